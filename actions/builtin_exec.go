@@ -1,0 +1,298 @@
+package actions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+const execArgsCommon = `
+    "argv": {
+      "type": "array",
+      "minItems": 1,
+      "prefixItems": [{"type": "string", "minLength": 1}],
+      "items": {"type": "string"},
+      "description": "The program and its arguments, such as [\"systemctl\", \"status\", \"csm\"]. Never a shell string: argv[0] is looked up in PATH and run directly."
+    },
+    "env": {
+      "type": "object",
+      "additionalProperties": {"type": "string"},
+      "propertyNames": {"pattern": "^[^=]+$"},
+      "description": "Variables added to the environment the program inherits; a name that is already set is replaced."
+    },
+    "dir": {"type": "string", "minLength": 1, "description": "Working directory of the program; by default the current directory."},
+    "stdin": {"type": "string", "description": "Text written to the program's standard input; by default the input is empty."}`
+
+var execActionSpec = Spec{
+	Name:    "exec",
+	Summary: "Run a program (an argv list, never a shell string) and check its exit code",
+	Args: json.RawMessage(`{
+  "type": "object",
+  "description": "Arguments of the exec action.",
+  "additionalProperties": false,
+  "required": ["argv"],
+  "properties": {` + execArgsCommon + `,
+    "ok_exit_codes": {
+      "type": "array",
+      "minItems": 1,
+      "items": {"type": "integer"},
+      "default": [0],
+      "description": "Exit codes that mean success; any other fails the action. Default [0]."
+    }
+  }
+}`),
+	Outputs: []Output{
+		{Name: "exit_code", Type: "integer", Description: "Exit code of the program; -1 when a signal killed it."},
+		{Name: "stdout", Type: "string", Description: "Standard output, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
+		{Name: "stderr", Type: "string", Description: "Standard error, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
+	},
+	Mutates: true,
+}
+
+var execProbeSpec = Spec{
+	Name:    "exec",
+	Summary: "Run a read-only program (an argv list, never a shell string) and observe its exit code and output",
+	Args: json.RawMessage(`{
+  "type": "object",
+  "description": "Arguments of the exec probe. A non-zero exit code is observed, not an error.",
+  "additionalProperties": false,
+  "required": ["argv"],
+  "properties": {` + execArgsCommon + `
+  }
+}`),
+	Outputs: []Output{
+		{Name: "exit_code", Type: "integer", Description: "Exit code of the program; -1 when a signal killed it."},
+		{Name: "stdout", Type: "string", Description: "Standard output, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
+		{Name: "stderr", Type: "string", Description: "Standard error, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
+	},
+}
+
+// command is one program to run; it mirrors remote.Command so that the exec
+// built-ins can later run over any executor.
+type command struct {
+	argv   []string
+	env    map[string]string
+	dir    string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// runner runs a command to completion and returns its exit code. The error
+// is non-nil only when the command could not be started or ctx was done (the
+// command is then killed and the error wraps ctx.Err()).
+type runner interface {
+	run(ctx context.Context, cmd command) (exitCode int, err error)
+}
+
+// localRunner runs commands on this host with os/exec.
+type localRunner struct{}
+
+// waitDelay bounds how long a command's output pipes are drained after it
+// exited or was killed, in case a descendant that escaped its process group
+// still holds them.
+const waitDelay = 2 * time.Second
+
+func (localRunner) run(ctx context.Context, c command) (int, error) {
+	if err := ctxError(ctx); err != nil {
+		return -1, err
+	}
+	// A bare name is looked up in PATH; a path with a separator is used as
+	// is, relative to Dir.
+	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	cmd.Dir = c.dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
+	if len(c.env) > 0 {
+		env := os.Environ()
+		for _, k := range sortedKeys(c.env) {
+			env = append(env, k+"="+c.env[k])
+		}
+		cmd.Env = env // os/exec keeps the last value of a duplicated name
+	}
+	killGroup(cmd)
+	cmd.WaitDelay = waitDelay
+	if err := cmd.Start(); err != nil {
+		return -1, err
+	}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		return -1, ctxError(ctx)
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		return cmd.ProcessState.ExitCode(), nil
+	case errors.As(err, &exitErr):
+		return exitErr.ExitCode(), nil
+	}
+	return -1, err
+}
+
+// execArgs are the parsed arguments of exec.
+type execArgs struct {
+	argv    []string
+	env     map[string]string
+	dir     string
+	stdin   *string
+	okCodes []int
+}
+
+func parseExec(args map[string]any, withCodes bool) (execArgs, error) {
+	var a execArgs
+	argv, present, err := stringList(args, "argv")
+	if err != nil {
+		return a, err
+	}
+	if !present {
+		return a, argError("argv", "is required: the program and its arguments")
+	}
+	if len(argv) == 0 || argv[0] == "" {
+		return a, argError("argv", "the program (argv[0]) must not be empty")
+	}
+	for i, s := range argv {
+		if strings.ContainsRune(s, 0) {
+			return a, argError("argv", "element %d contains a NUL byte", i)
+		}
+	}
+	a.argv = argv
+	if a.env, err = stringMap(args, "env"); err != nil {
+		return a, err
+	}
+	for _, k := range sortedKeys(a.env) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return a, argError("env", "invalid variable name %q", k)
+		}
+		if strings.ContainsRune(a.env[k], 0) {
+			return a, argError("env", "variable %q contains a NUL byte", k)
+		}
+	}
+	if a.dir, _, err = optString(args, "dir", ""); err != nil {
+		return a, err
+	}
+	stdin, ok, err := optString(args, "stdin", "")
+	if err != nil {
+		return a, err
+	}
+	if ok {
+		a.stdin = &stdin
+	}
+	if withCodes {
+		if a.okCodes, err = optIntList(args, "ok_exit_codes", []int{0}); err != nil {
+			return a, err
+		}
+		if len(a.okCodes) == 0 {
+			return a, argError("ok_exit_codes", "must list at least one exit code")
+		}
+	} else if _, ok := lookup(args, "ok_exit_codes"); ok {
+		return a, argError("ok_exit_codes", "is not an argument of the exec probe: every exit code is observed")
+	}
+	return a, nil
+}
+
+// execResult runs the command of a and returns its outputs.
+func execRun(ctx context.Context, r runner, a execArgs) (code int, stdout, stderr *cappedBuffer, err error) {
+	stdout, stderr = newCappedBuffer(maxOutput), newCappedBuffer(maxOutput)
+	c := command{argv: a.argv, env: a.env, dir: a.dir, stdout: stdout, stderr: stderr}
+	if a.stdin != nil {
+		c.stdin = strings.NewReader(*a.stdin)
+	}
+	code, err = r.run(ctx, c)
+	if err != nil {
+		if ctx.Err() != nil {
+			return code, stdout, stderr, fmt.Errorf("exec %q: %w", a.argv[0], ctxError(ctx))
+		}
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			err = Permanent(err)
+		}
+		return code, stdout, stderr, fmt.Errorf("exec %q: %w", a.argv[0], err)
+	}
+	return code, stdout, stderr, nil
+}
+
+func execOutputs(code int, stdout, stderr *cappedBuffer) Outputs {
+	return Outputs{"exit_code": int64(code), "stdout": stdout.String(), "stderr": stderr.String()}
+}
+
+// execAction runs a program and fails unless its exit code is acceptable.
+type execAction struct{ runner runner }
+
+var (
+	_ Action    = (*execAction)(nil)
+	_ Validator = (*execAction)(nil)
+)
+
+// Validate checks the arguments.
+func (*execAction) Validate(args map[string]any) error {
+	_, err := parseExec(args, true)
+	return err
+}
+
+// Run runs the program. When its exit code is not one of ok_exit_codes, the
+// outputs are returned together with an error naming the program, the code
+// and the last lines of its stderr.
+func (e *execAction) Run(ctx context.Context, call *Call) (Outputs, error) {
+	if err := ctxError(ctx); err != nil {
+		return nil, err
+	}
+	a, err := parseExec(call.Args, true)
+	if err != nil {
+		return nil, err
+	}
+	code, stdout, stderr, err := execRun(ctx, e.runner, a)
+	if err != nil {
+		return nil, err
+	}
+	out := execOutputs(code, stdout, stderr)
+	if !slices.Contains(a.okCodes, code) {
+		msg := fmt.Sprintf("exec %q: exit code %d", a.argv[0], code)
+		if code == -1 {
+			msg = fmt.Sprintf("exec %q: killed by a signal", a.argv[0])
+		}
+		if !slices.Equal(a.okCodes, []int{0}) {
+			msg += fmt.Sprintf(" (ok_exit_codes %v)", a.okCodes)
+		}
+		if tail := lastLines(stderr.Tail(), 3); tail != "" {
+			msg += ": " + tail
+		}
+		return out, errors.New(msg)
+	}
+	return out, nil
+}
+
+// execProbe runs a program and observes its exit code and output.
+type execProbe struct{ runner runner }
+
+var (
+	_ Probe     = (*execProbe)(nil)
+	_ Validator = (*execProbe)(nil)
+)
+
+// Validate checks the arguments.
+func (*execProbe) Validate(args map[string]any) error {
+	_, err := parseExec(args, false)
+	return err
+}
+
+// Observe runs the program; any exit code is observed, not an error.
+func (e *execProbe) Observe(ctx context.Context, call *Call) (any, error) {
+	if err := ctxError(ctx); err != nil {
+		return nil, err
+	}
+	a, err := parseExec(call.Args, false)
+	if err != nil {
+		return nil, err
+	}
+	code, stdout, stderr, err := execRun(ctx, e.runner, a)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any(execOutputs(code, stdout, stderr)), nil
+}

@@ -1,0 +1,417 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+const durationPattern = `^(\\$\\{[^}]+\\}|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+
+const httpArgsCommon = `
+    "url": {"type": "string", "minLength": 1, "description": "The URL to request: http:// or https://."},
+    "headers": {
+      "type": "object",
+      "additionalProperties": {"type": "string"},
+      "description": "Request headers, such as {Authorization: \"Bearer ${params.token}\"}."
+    },
+    "ca_file": {"type": "string", "minLength": 1, "description": "A PEM bundle of the certificate authorities that verify the server's TLS certificate; by default the system's. Verification is never skipped."},
+    "timeout": {"type": "string", "pattern": "` + durationPattern + `", "default": "30s", "description": "How long to wait for the whole exchange, as a Go duration. Default 30s."}`
+
+var httpOutputs = []Output{
+	{Name: "status", Type: "integer", Description: "HTTP status code of the response, such as 200."},
+	{Name: "headers", Type: "object", Description: "Response headers by canonical name (Content-Type); repeated headers are joined with \", \"."},
+	{Name: "body", Type: "string", Description: "Response body, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
+	{Name: "json", Type: "any", Description: "The body parsed, when the response is JSON (application/json or +json); else null."},
+}
+
+var httpActionSpec = Spec{
+	Name:    "http",
+	Summary: "Send an HTTP request and check the response status",
+	Args: json.RawMessage(`{
+  "type": "object",
+  "description": "Arguments of the http action. body and json are exclusive.",
+  "additionalProperties": false,
+  "required": ["url"],
+  "not": {"required": ["body", "json"]},
+  "properties": {
+    "method": {"type": "string", "enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], "default": "GET", "description": "The request method. Default GET."},` + httpArgsCommon + `,
+    "body": {"type": "string", "description": "The request body, sent as is."},
+    "json": {"description": "Any value, sent as a JSON body with Content-Type application/json (unless headers set one)."},
+    "ok_status": {
+      "type": "array",
+      "minItems": 1,
+      "items": {"type": "integer", "minimum": 100, "maximum": 599},
+      "description": "Status codes that mean success; any other fails the action. Default: any 2xx."
+    }
+  }
+}`),
+	Outputs: httpOutputs,
+	Mutates: true,
+}
+
+var httpProbeSpec = Spec{
+	Name:    "http",
+	Summary: "Send an HTTP GET or HEAD request and observe the response",
+	Args: json.RawMessage(`{
+  "type": "object",
+  "description": "Arguments of the http probe. Every status is observed; only a failed exchange is an error.",
+  "additionalProperties": false,
+  "required": ["url"],
+  "properties": {
+    "method": {"type": "string", "enum": ["GET", "HEAD"], "default": "GET", "description": "The request method: GET (the default) or HEAD; a probe never changes the world."},` + httpArgsCommon + `
+  }
+}`),
+	Outputs: httpOutputs,
+}
+
+// httpArgs are the parsed arguments of http.
+type httpArgs struct {
+	method   string
+	url      *url.URL
+	headers  map[string]string
+	body     []byte
+	jsonBody bool
+	caFile   string
+	timeout  time.Duration
+	okStatus []int // nil: any 2xx
+}
+
+var (
+	actionMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+	probeMethods  = []string{"GET", "HEAD"}
+)
+
+func parseHTTP(args map[string]any, probe bool) (httpArgs, error) {
+	var a httpArgs
+	var err error
+	methods := actionMethods
+	if probe {
+		methods = probeMethods
+	}
+	if a.method, _, err = optString(args, "method", "GET"); err != nil {
+		return a, err
+	}
+	if !slices.Contains(methods, a.method) {
+		return a, argError("method", "want one of %s, got %q", strings.Join(methods, ", "), a.method)
+	}
+	raw, err := reqString(args, "url")
+	if err != nil {
+		return a, err
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The URL is not quoted back: it may hold credentials.
+		return a, argError("url", "want an absolute http:// or https:// URL")
+	}
+	a.url = u
+	if a.headers, err = stringMap(args, "headers"); err != nil {
+		return a, err
+	}
+	for _, k := range sortedKeys(a.headers) {
+		if !validHeaderName(k) {
+			return a, argError("headers", "invalid header name %q", k)
+		}
+		if strings.ContainsAny(a.headers[k], "\r\n\x00") {
+			return a, argError("headers", "header %q: the value contains a line break or NUL", k)
+		}
+	}
+	if a.caFile, _, err = optString(args, "ca_file", ""); err != nil {
+		return a, err
+	}
+	if a.timeout, err = optDuration(args, "timeout", 30*time.Second); err != nil {
+		return a, err
+	}
+	if a.timeout == 0 {
+		return a, argError("timeout", "must be positive")
+	}
+	if probe {
+		for _, k := range []string{"body", "json", "ok_status"} {
+			if _, ok := args[k]; ok {
+				return a, argError(k, "is not an argument of the http probe")
+			}
+		}
+		return a, nil
+	}
+	body, hasBody, err := optString(args, "body", "")
+	if err != nil {
+		return a, err
+	}
+	if v, ok := args["json"]; ok {
+		if hasBody {
+			return a, argError("json", "give either body or json, not both")
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return a, argError("json", "cannot be encoded as JSON: %v", err)
+		}
+		a.body, a.jsonBody = b, true
+	} else if hasBody {
+		a.body = []byte(body)
+	}
+	if a.okStatus, err = optIntList(args, "ok_status", nil); err != nil {
+		return a, err
+	}
+	if a.okStatus != nil && len(a.okStatus) == 0 {
+		return a, argError("ok_status", "must list at least one status code")
+	}
+	for _, s := range a.okStatus {
+		if s < 100 || s > 599 {
+			return a, argError("ok_status", "%d is not an HTTP status code", s)
+		}
+	}
+	return a, nil
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// safeURL is the URL for messages: without credentials and query, which may
+// hold secrets.
+func safeURL(u *url.URL) string {
+	s := u.Scheme + "://" + u.Host + u.EscapedPath()
+	if u.RawQuery != "" {
+		s += "?..."
+	}
+	return s
+}
+
+// newHTTPClient returns a client that verifies TLS with the certificate
+// authorities of caFile, or the system's when caFile is empty.
+func newHTTPClient(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("argument \"ca_file\": %w", err))
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, Permanent(fmt.Errorf("argument \"ca_file\": %s holds no PEM certificate", caFile))
+		}
+		cfg.RootCAs = pool
+	}
+	tr.TLSClientConfig = cfg
+	return &http.Client{Transport: tr}, nil
+}
+
+// httpDo sends the request of a and returns the observation {status,
+// headers, body, json}.
+func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error) {
+	where := fmt.Sprintf("http %s %s", a.method, safeURL(a.url))
+	client, err := newHTTPClient(a.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	defer client.CloseIdleConnections()
+	ctx, cancel := clockOf(call).WithTimeout(ctx, a.timeout)
+	defer cancel()
+	fail := func(err error) error {
+		if ctx.Err() != nil {
+			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+				return fmt.Errorf("%s: no response within %s: %w", where, a.timeout, ctxError(ctx))
+			}
+			return fmt.Errorf("%s: %w", where, ctxError(ctx))
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL, which may hold secrets
+		}
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	var body io.Reader
+	if a.body != nil {
+		body = bytes.NewReader(a.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, a.method, a.url.String(), body)
+	if err != nil {
+		return nil, Permanent(fail(err))
+	}
+	for _, k := range sortedKeys(a.headers) {
+		req.Header.Set(k, a.headers[k])
+	}
+	if a.jsonBody && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fail(err)
+	}
+	defer resp.Body.Close()
+	buf := newCappedBuffer(maxOutput)
+	if _, err := io.Copy(buf, resp.Body); err != nil {
+		return nil, fail(fmt.Errorf("reading the response: %w", err))
+	}
+	headers := make(map[string]any, len(resp.Header))
+	for k, v := range resp.Header {
+		headers[k] = strings.Join(v, ", ")
+	}
+	var parsed any
+	if buf.dropped() == 0 && isJSON(resp.Header.Get("Content-Type")) {
+		parsed = parseJSON(buf.head)
+	}
+	return map[string]any{
+		"status":  int64(resp.StatusCode),
+		"headers": headers,
+		"body":    buf.String(),
+		"json":    parsed,
+	}, nil
+}
+
+// isJSON reports whether a Content-Type is JSON.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// parseJSON decodes b into JSON-like values (integers as int64), or returns
+// nil when b is not one JSON value.
+func parseJSON(b []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil
+	}
+	return normalizeJSON(v)
+}
+
+func normalizeJSON(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		if f, err := x.Float64(); err == nil && !math.IsInf(f, 0) {
+			return f
+		}
+		return x.String()
+	case []any:
+		for i := range x {
+			x[i] = normalizeJSON(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = normalizeJSON(x[k])
+		}
+	}
+	return v
+}
+
+// httpAction sends a request and fails unless the status is acceptable.
+type httpAction struct{}
+
+var (
+	_ Action    = (*httpAction)(nil)
+	_ Validator = (*httpAction)(nil)
+)
+
+// Validate checks the arguments.
+func (*httpAction) Validate(args map[string]any) error {
+	_, err := parseHTTP(args, false)
+	return err
+}
+
+// Run sends the request. When the status is not acceptable, the outputs are
+// returned together with an error naming the status.
+func (*httpAction) Run(ctx context.Context, call *Call) (Outputs, error) {
+	if err := ctxError(ctx); err != nil {
+		return nil, err
+	}
+	a, err := parseHTTP(call.Args, false)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := httpDo(ctx, call, a)
+	if err != nil {
+		return nil, err
+	}
+	status := int(obs["status"].(int64))
+	ok := status >= 200 && status <= 299
+	want := "2xx"
+	if a.okStatus != nil {
+		ok = slices.Contains(a.okStatus, status)
+		want = fmt.Sprint(a.okStatus)
+	}
+	if !ok {
+		msg := fmt.Sprintf("http %s %s: status %d %s (want %s)", a.method, safeURL(a.url), status, http.StatusText(status), want)
+		if b := firstLine(obs["body"].(string), 200); b != "" {
+			msg += ": " + b
+		}
+		return Outputs(obs), errors.New(msg)
+	}
+	return Outputs(obs), nil
+}
+
+// firstLine returns the first non-empty line of s, at most n bytes.
+func firstLine(s string, n int) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			if len(l) > n {
+				l = strings.ToValidUTF8(l[:n], "") + "..."
+			}
+			return l
+		}
+	}
+	return ""
+}
+
+// httpProbe sends a GET or HEAD request and observes the response.
+type httpProbe struct{}
+
+var (
+	_ Probe     = (*httpProbe)(nil)
+	_ Validator = (*httpProbe)(nil)
+)
+
+// Validate checks the arguments.
+func (*httpProbe) Validate(args map[string]any) error {
+	_, err := parseHTTP(args, true)
+	return err
+}
+
+// Observe sends the request; any status is observed, only a failed exchange
+// is an error.
+func (*httpProbe) Observe(ctx context.Context, call *Call) (any, error) {
+	if err := ctxError(ctx); err != nil {
+		return nil, err
+	}
+	a, err := parseHTTP(call.Args, true)
+	if err != nil {
+		return nil, err
+	}
+	return httpDo(ctx, call, a)
+}
