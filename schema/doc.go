@@ -1,0 +1,13 @@
+// Package schema holds the JSON Schema of the csmplan runbook format
+// (draft 2020-12, embedded as runbook.schema.json) and validates YAML
+// documents against it, reporting each violation at its line and column in
+// the YAML source with a message written for people and, where one is
+// close, a "did you mean" suggestion.
+//
+// [Runbook] returns the schema itself, for editors. [Full] extends it with
+// the argument schemas of every action and probe of a registry, so that an
+// editor also checks and completes each step's `with:` arguments.
+// [Validate] checks a runbook; [ValidateAgainst] checks any YAML node against
+// any compiled schema, such as an action's arguments. [ToValue] converts YAML
+// to the JSON-like values the validator works on.
+package schema
