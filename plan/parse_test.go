@@ -1,0 +1,236 @@
+package plan_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/plan"
+)
+
+const valid = `apiVersion: csmplan/v1
+kind: Runbook
+name: csm-upgrade
+title: Upgrade
+params:
+  primary:    {type: string, required: true, description: Host of the primary server}
+  password:   {type: string, secret: true}
+  maintain_dr: {type: boolean, default: true}
+  wait: {type: duration, default: 30m}
+targets:
+  primary: {host: "${params.primary}", port: 9559}
+defaults: {timeout: 10m}
+steps:
+  - id: verify-ready
+    title: Verify the standby is synchronized
+    doc: Procedure step 1.
+    when: ${params.maintain_dr}
+    pre:
+      - probe: exec
+        with: {argv: [echo, ok]}
+        expect: {path: stdout, matches: "^ok"}
+        wait: {timeout: "${params.wait}", interval: 30s}
+        save: out
+    action: log
+    with: {message: "stdout was ${vars.out.stdout}, $${literal}"}
+    timeout: 5m
+    retry: {attempts: 3, interval: 10s, backoff: 2}
+    post:
+      - value: [{state: Prepared}, {state: Suspended}]
+        expect: {path: "[*].state", none: {in: [Preparing, Suspending, Recovering]}}
+    undo: {action: log, with: {message: undo}}
+    on_failure: rollback
+  - id: next
+    action: log
+    with: {message: "${steps.verify-ready.outputs.message}"}
+`
+
+func TestParseValid(t *testing.T) {
+	t.Parallel()
+	p, err := plan.Parse("ok.yaml", []byte(valid))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if p.Name != "csm-upgrade" || len(p.Steps) != 2 || len(p.Params) != 4 {
+		t.Fatalf("plan = %+v", p)
+	}
+	s := p.Steps[0]
+	if s.Pos != (plan.Pos{Line: 14, Column: 5}) || s.ActionPos.Line != 24 || s.Pre[0].Pos.Line != 19 {
+		t.Errorf("positions: step %v action %v pre %v", s.Pos, s.ActionPos, s.Pre[0].Pos)
+	}
+	if s.Timeout.D.Minutes() != 5 || s.Retry.Attempts != 3 || s.OnFailure != plan.Rollback || s.Undo.Action != "log" {
+		t.Errorf("step fields: %+v", s)
+	}
+	if got := s.Pre[0].Expect.String(); got != `stdout matches /^ok/` {
+		t.Errorf("expect = %q", got)
+	}
+	with, _ := s.With.Eval(func(r *plan.Ref) (any, error) { return r.Path.Select(map[string]any{"stdout": "ok"}) })
+	if got := with.(map[string]any)["message"]; got != "stdout was ok, ${literal}" {
+		t.Errorf("message = %q", got)
+	}
+	refs := s.With.Refs()
+	if len(refs) != 1 || refs[0].Scope != plan.ScopeVars || refs[0].Name != "out" || refs[0].Path.String() != "stdout" || refs[0].Pos != (plan.Pos{Line: 25, Column: 33}) {
+		t.Errorf("refs = %+v", refs[0])
+	}
+}
+
+func TestParseFileAndFS(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"rb.yaml": {Data: []byte(valid)}}
+	if _, err := plan.ParseFS(fsys, "rb.yaml"); err != nil {
+		t.Errorf("ParseFS: %v", err)
+	}
+	if _, err := plan.ParseFS(fsys, "missing.yaml"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ParseFS missing: %v", err)
+	}
+	if _, err := plan.ParseFile("testdata/valid.yaml"); err != nil {
+		t.Errorf("ParseFile: %v", err)
+	}
+}
+
+// TestParseProblems plants one problem per runbook and checks the line,
+// column, culprit and kind of the error.
+func TestParseProblems(t *testing.T) {
+	t.Parallel()
+	head := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\n"
+	tests := []struct {
+		name string
+		src  string
+		want string // FILE:LINE:COL: message, prefix
+		kind error
+	}{
+		{"syntax unclosed flow", head + "steps:\n  - id: a\n    action: log\n    with: {message: [1, 2}\n", `t.yaml:7:21: unclosed '['`, plan.ErrSyntax},
+		{"syntax indentation", head + "steps:\n  - id: a\n    action: log\n   with: {message: x}\n", `t.yaml:7:4: bad indentation`, plan.ErrSyntax},
+		{"syntax tab", head + "steps:\n  - id: a\n\taction: log\n", `t.yaml:6:1: a tab is not allowed`, plan.ErrSyntax},
+		{"syntax colon", head + "steps:\n  - id: a\n    action: log: x\n", `t.yaml:6:16: unexpected ':'`, plan.ErrSyntax},
+		{"unknown top key", head + "stepz: []\n", `t.yaml:4:1: unknown key "stepz"`, plan.ErrSchema},
+		{"unknown step key", head + "steps:\n  - id: a\n    actoin: log\n", `t.yaml:6:5: unknown key "actoin" in step (did you mean "action"?)`, plan.ErrSchema},
+		{"unknown matcher", head + "steps:\n  - id: a\n    pre: [{value: 1, expect: {equal: 1}}]\n", `t.yaml:6:31: unknown key "equal" in expect (did you mean "equals"?)`, plan.ErrSchema},
+		{"wrong type", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    retry: {attempts: three}\n", `t.yaml:8:23: "attempts" must be an integer`, plan.ErrSchema},
+		{"bad duration", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10 minutes\n", `t.yaml:8:14: "timeout": "10 minutes" is not a duration`, plan.ErrSchema},
+		{"duration without unit", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10\n", `t.yaml:8:14:`, nil},
+		{"unknown param", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"${params.nope}\"}\n", `t.yaml:7:22: ${params.nope}: unknown param "nope"`, plan.ErrReference},
+		{"unknown scope", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"x ${param.nope}\"}\n", `t.yaml:7:24: reference ${param.nope}: unknown scope "param"`, plan.ErrReference},
+		{"forward reference", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"${steps.b.outputs.message}\"}\n  - id: b\n    action: log\n    with: {message: x}\n", `t.yaml:7:22: ${steps.b.outputs.message} refers to step "b", which comes later (line 8)`, plan.ErrReference},
+		{"var before save", head + "steps:\n  - id: a\n    pre: [{value: \"${vars.x}\"}]\n  - id: b\n    pre: [{value: true, save: x}]\n", `t.yaml:6:20: ${vars.x} is used before it is saved (saved at line 8)`, plan.ErrReference},
+		{"unknown output", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n  - id: b\n    action: log\n    with: {message: \"${steps.a.outputs.mesage}\"}\n", `t.yaml:10:22: ${steps.a.outputs.mesage}: action "log" has no output "mesage" (outputs: message) (did you mean "message"?)`, plan.ErrReference},
+		{"duplicate id", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n  - id: a\n    action: log\n    with: {message: y}\n", `t.yaml:8:5: duplicate step id "a" (first at line 5)`, plan.ErrDuplicateID},
+		{"bad pattern", head + "steps:\n  - id: a\n    pre: [{value: x, expect: {matches: \"([a-z\"}}]\n", `t.yaml:6:40: matches: "([a-z" does not compile`, plan.ErrPattern},
+		{"bad param pattern", head + "params:\n  p: {pattern: \"(\"}\nsteps:\n  - id: a\n    pre: [{value: true}]\n", `t.yaml:5:16: param "p": pattern "(" does not compile`, plan.ErrPattern},
+		{"default of wrong type", head + "params:\n  n: {type: integer, default: abc}\nsteps:\n  - id: a\n    pre: [{value: true}]\n", `t.yaml:5:31: param "n": default want an integer, got string "abc"`, plan.ErrType},
+		{"when not boolean", head + "params:\n  mode: {type: string}\nsteps:\n  - id: a\n    when: ${params.mode}\n    pre: [{value: true}]\n", `t.yaml:8:11: when: ${params.mode} is a param of type string, not boolean`, plan.ErrType},
+		{"when text", head + "steps:\n  - id: a\n    when: \"yes ${params.x}\"\n    pre: [{value: true}]\n", `t.yaml:6:11: when: "yes ${params.x}" is text`, plan.ErrType},
+		{"unknown action", head + "steps:\n  - id: a\n    action: lgo\n", `t.yaml:6:13: unknown action "lgo" (did you mean "log"?)`, plan.ErrUnknown},
+		{"probe as action", head + "steps:\n  - id: a\n    action: value\n", `t.yaml:6:13: "value" is a probe, not an action`, plan.ErrUnknown},
+		{"unknown probe", head + "steps:\n  - id: a\n    pre: [{probe: htp}]\n", `t.yaml:6:19: unknown probe "htp" (did you mean "http"?)`, plan.ErrUnknown},
+		{"bad argument", head + "steps:\n  - id: a\n    action: log\n    with: {mesage: hi}\n", `t.yaml:7:12: action "log": unknown key "mesage"`, plan.ErrArgs},
+		{"missing argument", head + "steps:\n  - id: a\n    action: exec\n", `t.yaml:6:13:`, plan.ErrArgs},
+		{"duplicate key", head + "name: again\nsteps: []\n", `t.yaml:4:1: duplicate key "name" (first at line 3)`, plan.ErrSyntax},
+		{"two documents", head + "steps:\n  - id: a\n    pre: [{value: true}]\n---\nname: x\n", `t.yaml:7:1: a runbook file holds one YAML document`, plan.ErrSyntax},
+		{"probe and value", head + "steps:\n  - id: a\n    pre: [{probe: value, value: 1}]\n", `t.yaml:6:19:`, nil},
+		{"step does nothing", head + "steps:\n  - id: a\n    title: nothing\n", `t.yaml:5:5:`, nil},
+		{"wait interval over timeout", head + "steps:\n  - id: a\n    pre: [{value: true, wait: {timeout: 1s, interval: 1m}}]\n", `t.yaml:6:55: wait interval 1m0s is longer than its timeout 1s`, plan.ErrDuration},
+		{"not a mapping", "- a\n- b\n", `t.yaml:1:1: a runbook is a mapping`, plan.ErrSchema},
+		{"empty", "  \n", `t.yaml:1:1: runbook is empty`, plan.ErrSyntax},
+		{"binary", "apiVersion: \x00\xff", `t.yaml:1:13: not a text file`, plan.ErrSyntax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := plan.Parse("t.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatalf("no error; want %s", tt.want)
+			}
+			if p != nil {
+				t.Errorf("a plan was returned with errors")
+			}
+			first := strings.Split(err.Error(), "\n")[0]
+			if !strings.HasPrefix(first, tt.want) {
+				t.Errorf("first error:\n got %s\nwant %s...\nall: %v", first, tt.want, err)
+			}
+			if tt.kind != nil && !errors.Is(err, tt.kind) {
+				t.Errorf("errors.Is(err, %v) = false: %v", tt.kind, err)
+			}
+			var pe *plan.Error
+			if !errors.As(err, &pe) || pe.File != "t.yaml" {
+				t.Errorf("errors.As *plan.Error failed: %#v", err)
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryProblemSorted(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - id: a\n    action: lgo\n    timeout: 5 min\n  - id: a\n    action: log\n    with: {message: \"${params.x}\"}\n    on_failure: stop\n"
+	_, err := plan.Parse("t.yaml", []byte(src))
+	errs := plan.Errors(err)
+	var lines []string
+	for _, e := range errs {
+		lines = append(lines, e.Pos.String())
+	}
+	want := []string{"6:13", "7:14", "8:5", "10:22", "11:17"}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("positions %v, want %v\n%v", lines, want, err)
+	}
+}
+
+func TestRenderDrawsFrameAndSuggestion(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - id: a\n    tiemout: 5m\n    action: log\n    with: {message: x}\n"
+	_, err := plan.Parse("t.yaml", []byte(src))
+	var b bytes.Buffer
+	plan.Render(&b, err, plan.RenderOptions{Context: 1})
+	want := "t.yaml:6:5: unknown key \"tiemout\" in step\n5 |   - id: a\n6 |     tiemout: 5m\n  |     ^^^^^^^\n  = did you mean \"timeout\"?\n"
+	if b.String() != want {
+		t.Errorf("render:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	t.Parallel()
+	big := make([]byte, plan.MaxSize+1)
+	if _, err := plan.Parse("big.yaml", big); !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("big: %v", err)
+	}
+	bomb := "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+	prev := "a"
+	for i := 0; i < 9; i++ {
+		name := fmt.Sprintf("b%d", i)
+		bomb += fmt.Sprintf("%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", name, name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = name
+	}
+	if _, err := plan.Parse("bomb.yaml", []byte(bomb)); err == nil {
+		t.Errorf("billion laughs accepted")
+	}
+	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	if _, err := plan.Parse("deep.yaml", []byte("a: "+deep)); err == nil {
+		t.Errorf("deep nesting accepted")
+	}
+}
+
+func TestCustomRegistry(t *testing.T) {
+	t.Parallel()
+	reg := actions.NewRegistry()
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.deploy", Args: []byte(`{"type":"object","properties":{"env":{"enum":["prod","test"]}},"required":["env"],"additionalProperties":false}`)},
+		func() actions.Action { return nil }))
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - id: a\n    action: site.deploy\n    with: {env: prd}\n"
+	_, err := plan.Parse("t.yaml", []byte(src), plan.WithRegistry(reg))
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:7:17:") || !strings.Contains(err.Error(), "prd") {
+		t.Errorf("err = %v, want the bad enum value at 7:17", err)
+	}
+	if _, err := plan.Parse("t.yaml", []byte(strings.Replace(src, "prd", "prod", 1)), plan.WithRegistry(reg)); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`)},
+		func() actions.Action { return nil }))
+	src = "apiVersion: csmplan/v1\nkind: Runbook\nname: t\ntargets:\n  primary: {host: h}\nsteps:\n  - id: a\n    action: site.ping\n    with: {target: primay}\n"
+	_, err = plan.Parse("t.yaml", []byte(src), plan.WithRegistry(reg))
+	if want := `t.yaml:9:20: unknown target "primay" (targets: primary) (did you mean "primary"?)`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}

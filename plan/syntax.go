@@ -1,0 +1,144 @@
+package plan
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// yaml.v3 reports a parser error at the line where the enclosing block
+// started (its "context"), which is often a line or more before the real
+// culprit, and never with a column. syntaxPos finds the true position: the
+// first line whose addition makes the document fail to parse, and on it the
+// character the message is about.
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// maxSyntaxProbes bounds the prefixes parsed to locate a syntax error.
+const maxSyntaxProbes = 400
+
+// syntaxError turns a yaml.v3 error into a positioned message.
+func syntaxError(src []byte, err error) (Pos, string) {
+	msg := err.Error()
+	reported := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		reported, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	if strings.HasPrefix(msg, "unknown anchor") {
+		// unknown anchor 'x' referenced: find the alias in the source.
+		name := strings.TrimSuffix(strings.TrimPrefix(msg, "unknown anchor '"), "' referenced")
+		for i, l := range lines {
+			if j := bytes.Index(l, []byte("*"+name)); j >= 0 {
+				return Pos{Line: i + 1, Column: utf8.RuneCount(l[:j]) + 1}, "unknown anchor " + strconv.Quote(name) + ": an alias *" + name + " needs an anchor &" + name + " before it"
+			}
+		}
+		return Pos{}, msg
+	}
+	line := culpritLine(src, lines, reported)
+	if line == 0 {
+		line = max(reported, 1)
+	}
+	if line > len(lines) {
+		line = len(lines)
+	}
+	text := []byte{}
+	if line >= 1 && line <= len(lines) {
+		text = bytes.TrimRight(lines[line-1], "\r\n")
+	}
+	col, hint := culpritColumn(text, msg)
+	return Pos{Line: line, Column: col}, explain(msg) + hint
+}
+
+// culpritLine returns the first line n >= the reported line - 1 such that
+// the first n lines do not parse, or 0.
+func culpritLine(src []byte, lines [][]byte, reported int) int {
+	start := max(reported-1, 1)
+	off := 0
+	for i := 0; i < start-1 && i < len(lines); i++ {
+		off += len(lines[i])
+	}
+	for n, probes := start, 0; n <= len(lines) && probes < maxSyntaxProbes; n, probes = n+1, probes+1 {
+		off += len(lines[n-1])
+		var node yaml.Node
+		if err := yaml.Unmarshal(src[:off], &node); err != nil {
+			return n
+		}
+	}
+	return 0
+}
+
+// culpritColumn finds the column on the culprit line that msg is about.
+func culpritColumn(text []byte, msg string) (int, string) {
+	s := string(text)
+	col := func(byteOff int) int { return utf8.RuneCountInString(s[:byteOff]) + 1 }
+	indent := len(s) - len(strings.TrimLeft(s, " "))
+	switch {
+	case strings.Contains(msg, "tab character"), strings.Contains(msg, "cannot start any token") && strings.Contains(s, "\t"):
+		if i := strings.IndexByte(s, '\t'); i >= 0 {
+			return col(i), ""
+		}
+	case strings.Contains(msg, "cannot start any token"):
+		for i, r := range s {
+			if r == '@' || r == '`' || r == '%' {
+				return col(i), ""
+			}
+		}
+	case strings.Contains(msg, "mapping values are not allowed"):
+		// The second ": " on the line, or the first when the line is
+		// indented under a scalar.
+		first := strings.Index(s, ": ")
+		if first < 0 && strings.HasSuffix(s, ":") {
+			first = len(s) - 1
+		}
+		if first >= 0 {
+			if second := strings.Index(s[first+1:], ": "); second >= 0 {
+				return col(first + 1 + second), ""
+			}
+		}
+		return col(indent), ""
+	case strings.Contains(msg, "expected ',' or ']'"), strings.Contains(msg, "expected ',' or '}'"):
+		open := "["
+		if strings.Contains(msg, "'}'") {
+			open = "{"
+		}
+		if i := strings.LastIndex(s, open); i >= 0 {
+			return col(i), ""
+		}
+	case strings.Contains(msg, "unexpected end of stream"):
+		for i, r := range s {
+			if r == '"' || r == '\'' {
+				return col(i), ""
+			}
+		}
+	}
+	return col(indent), ""
+}
+
+// explain rewrites yaml.v3's messages for people.
+func explain(msg string) string {
+	switch {
+	case strings.Contains(msg, "tab character"), strings.Contains(msg, "cannot start any token") && strings.Contains(msg, "tab"):
+		return "a tab is not allowed in YAML indentation: indent with spaces"
+	case strings.Contains(msg, "mapping values are not allowed"):
+		return "unexpected ':' (a value that holds \": \" must be quoted, or the line is indented wrongly)"
+	case strings.Contains(msg, "did not find expected key"), strings.Contains(msg, "did not find expected '-' indicator"):
+		return "bad indentation: this line does not line up with the keys or list items before it"
+	case strings.Contains(msg, "expected ',' or ']'"):
+		return "unclosed '[': a flow list must end with ']' (quote strings that hold ',' or ']')"
+	case strings.Contains(msg, "expected ',' or '}'"):
+		return "unclosed '{': a flow mapping must end with '}' (quote strings that hold ',' or '}')"
+	case strings.Contains(msg, "unexpected end of stream"):
+		return "unexpected end of file: a quoted string or a flow collection is not closed"
+	case strings.Contains(msg, "cannot start any token"):
+		return "a value cannot start with this character: quote it"
+	}
+	return msg
+}
