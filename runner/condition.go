@@ -1,0 +1,208 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/plan"
+)
+
+// condition checks a condition, polling per its wait. In a dry run it checks
+// once, and not at all when the condition depends on an action that would
+// have run before it.
+func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) ConditionResult {
+	if r.opts.DryRun {
+		if !r.checkable(c) {
+			res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Status: NotChecked, Expected: c.Expect.String()}
+			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: &res,
+				Message: "not checked: depends on an earlier action that a dry run does not run"})
+			return res
+		}
+		return r.checkOnce(ctx, s, c, phase, ev)
+	}
+	return r.check(ctx, s, c, phase, ev, true)
+}
+
+// checkOnce checks a condition once, without waiting.
+func (r *run) checkOnce(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) ConditionResult {
+	return r.check(ctx, s, c, phase, ev, false)
+}
+
+// checkable reports whether a dry run can check c truthfully: before any
+// mutating action would have run, or when c looks only at values that exist.
+func (r *run) checkable(c *plan.Condition) bool {
+	if !r.changed {
+		return true
+	}
+	if c.Probe != "" {
+		return false
+	}
+	for _, v := range []*plan.Value{c.Value} {
+		for _, ref := range v.Refs() {
+			if !r.known(ref) {
+				return false
+			}
+		}
+	}
+	return r.expectKnown(c.Expect)
+}
+
+func (r *run) expectKnown(e *plan.Expect) bool {
+	if e == nil {
+		return true
+	}
+	for _, m := range e.Matchers {
+		for _, ref := range m.Arg.Refs() {
+			if !r.known(ref) {
+				return false
+			}
+		}
+		if !r.expectKnown(m.Nested) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *run) known(ref *plan.Ref) bool {
+	switch ref.Scope {
+	case plan.ScopeParams:
+		return true
+	case plan.ScopeVars:
+		_, ok := r.vars[ref.Name]
+		return ok
+	}
+	_, ok := r.outputs[ref.Name]
+	return ok
+}
+
+func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event), wait bool) ConditionResult {
+	res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Expected: c.Expect.String()}
+	ev(Event{Kind: ConditionStart, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res)})
+	var timeout, interval time.Duration
+	if wait && c.Wait != nil {
+		var err error
+		if timeout, err = r.duration(c.Wait.Timeout); err == nil {
+			interval = r.interval
+			if c.Wait.Interval.IsSet() {
+				interval, err = r.duration(c.Wait.Interval)
+			}
+		}
+		if err != nil {
+			res.Status, res.Error = Error, r.red.String(err.Error())
+			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Error: res.Error})
+			return res
+		}
+		if interval <= 0 {
+			interval = r.interval
+		}
+	}
+	start := r.clock.Now()
+	for {
+		res.Polls++
+		r.evaluate(ctx, s, c, &res)
+		res.Waited = r.clock.Now().Sub(start)
+		if res.Status == Met || timeout <= 0 || ctx.Err() != nil {
+			break
+		}
+		left := timeout - res.Waited
+		if left <= 0 {
+			break
+		}
+		ev(Event{Kind: WaitPoll, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error})
+		if err := r.clock.Sleep(ctx, min(interval, left)); err != nil {
+			res.Status, res.Error = Error, "cancelled while waiting: "+err.Error()
+			break
+		}
+	}
+	res.Waited = r.clock.Now().Sub(start)
+	if timeout > 0 && res.Status != Met && ctx.Err() == nil {
+		note := fmt.Sprintf("still not met after waiting %s", timeout)
+		if res.Status == Error {
+			res.Error += " (" + note + ")"
+		}
+	}
+	e := Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error}
+	ev(e)
+	return res
+}
+
+// snapshot copies a condition result for an event, so that observers that
+// keep events see the result as it was. Without observers it copies nothing.
+func (r *run) snapshot(res *ConditionResult) *ConditionResult {
+	if len(r.opts.Observers) == 0 {
+		return nil
+	}
+	c := *res
+	c.Unmet = append([]string(nil), res.Unmet...)
+	return &c
+}
+
+// evaluate makes one check of c and records the verdict in res.
+func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res *ConditionResult) {
+	res.Unmet, res.Diff, res.Error, res.Observed = nil, "", "", nil
+	var subject any
+	var err error
+	if c.Probe != "" {
+		subject, err = r.observe(ctx, s, c)
+	} else {
+		subject, err = c.Value.Eval(r.resolve)
+	}
+	if err != nil {
+		res.Status, res.Error = Error, r.red.String(err.Error())
+		return
+	}
+	if c.Save != "" {
+		r.vars[c.Save] = subject
+	}
+	m, err := match(c.Expect, subject, r.resolve)
+	res.Observed = r.red.Value(m.observed)
+	if err != nil {
+		res.Status, res.Error = Error, r.red.String(err.Error())
+		return
+	}
+	if len(m.unmet) > 0 {
+		res.Status = Unmet
+		res.Unmet = m.unmet
+		for i := range res.Unmet {
+			res.Unmet[i] = r.red.String(res.Unmet[i])
+		}
+		res.Diff = r.red.String(m.diff)
+		return
+	}
+	res.Status = Met
+}
+
+// observe calls the condition's probe, recovering a panic.
+func (r *run) observe(ctx context.Context, s *plan.Step, c *plan.Condition) (v any, err error) {
+	p, err := r.reg.NewProbe(c.Probe)
+	if err != nil {
+		return nil, err
+	}
+	w, err := c.With.Eval(r.resolve)
+	if err != nil {
+		return nil, fmt.Errorf("arguments: %w", err)
+	}
+	args, _ := w.(map[string]any)
+	if args == nil {
+		args = map[string]any{}
+	}
+	if val, ok := p.(actions.Validator); ok {
+		if err := val.Validate(args); err != nil {
+			return nil, fmt.Errorf("%s: invalid arguments: %w", c.Probe, err)
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("probe %s: %w: %v\n%s", c.Probe, ErrPanic, p, debug.Stack())
+		}
+	}()
+	v, err = p.Observe(ctx, &actions.Call{Step: s.ID, Name: c.Probe, Args: args, Targets: r.targets, Clock: r.clock, Attempt: 1})
+	if err != nil {
+		return nil, fmt.Errorf("probe %s: %w", c.Probe, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,18 @@
+// Package runner executes a loaded runbook ([plan.Plan]).
+//
+// [Run] binds the params, then runs the steps in order: `when`, the
+// preconditions (polled per `wait`), the action (timeout, retries with
+// backoff, cancellation, panics recovered), the postconditions, outputs and
+// saves. A failed step aborts the run, is recorded and passed over
+// (continue), or rolls back the completed steps through their undo actions,
+// each verified.
+//
+// Everything observable goes to [Observer]s as [Event]s, with secret params
+// redacted first. The outcome is a [Report]: a plain value that go-cmp can
+// compare in a table-driven test. A [Journal] records the run as JSON lines
+// so that an interrupted run can be resumed; a dry run ([Options].DryRun)
+// runs no mutating action and says for each step what would happen.
+//
+// All waiting goes through [Options].Clock, so a test on a virtual clock
+// (package actionstest) runs a 30-minute wait in microseconds.
+package runner

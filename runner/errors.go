@@ -1,0 +1,82 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/csmplan/csmplan/plan"
+)
+
+// Kinds of step failures; a [*StepError] wraps one. Test with errors.Is.
+var (
+	ErrPrecondition  = errors.New("precondition unmet")
+	ErrPostcondition = errors.New("postcondition unmet")
+	ErrCondition     = errors.New("condition could not be checked")
+	ErrAction        = errors.New("action failed")
+	ErrTimeout       = errors.New("timed out")
+	ErrUndo          = errors.New("undo failed")
+	ErrPanic         = errors.New("panic")
+)
+
+// StepError is the error of a failed step: which step, where in the
+// runbook, which attempt, and why.
+type StepError struct {
+	Step string
+	File string
+	Pos  plan.Pos
+	// Attempt is the attempt of the action that failed; 0 when the action
+	// did not run.
+	Attempt int
+	Err     error
+}
+
+// Error returns `step "ID" (FILE:LINE): why`.
+func (e *StepError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "step %q (%s:%d)", e.Step, e.File, e.Pos.Line)
+	if e.Attempt > 1 {
+		fmt.Fprintf(&b, " attempt %d", e.Attempt)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// conditionError says which conditions did not hold, with their evidence.
+type conditionError struct {
+	kind    error
+	results []ConditionResult
+}
+
+func (e *conditionError) Error() string {
+	var parts []string
+	for _, r := range e.results {
+		if r.Status == Met || r.Status == NotChecked {
+			continue
+		}
+		parts = append(parts, describeResult(r))
+	}
+	return fmt.Sprintf("%v: %s", e.kind, strings.Join(parts, "; "))
+}
+
+func (e *conditionError) Unwrap() error { return e.kind }
+
+// describeResult is one line of evidence for a condition that did not hold.
+func describeResult(r ConditionResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (line %d)", r.Condition, r.Line)
+	switch r.Status {
+	case Error:
+		fmt.Fprintf(&b, ": error: %s", r.Error)
+	case Unmet:
+		fmt.Fprintf(&b, ": %s", strings.Join(r.Unmet, "; "))
+	}
+	if r.Waited > 0 {
+		fmt.Fprintf(&b, " (after waiting %s, %d checks)", r.Waited, r.Polls)
+	}
+	return b.String()
+}

@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// EventKind names what happened.
+type EventKind string
+
+// The kinds of events, in the order a step emits them.
+const (
+	RunStart       EventKind = "run.start"
+	StepStart      EventKind = "step.start"
+	ConditionStart EventKind = "condition.start"
+	WaitPoll       EventKind = "wait.poll" // one unmet check of a waited condition
+	ConditionEnd   EventKind = "condition.end"
+	AttemptStart   EventKind = "attempt.start"
+	AttemptEnd     EventKind = "attempt.end"
+	ActionLog      EventKind = "action.log" // a progress message of an action
+	StepEnd        EventKind = "step.end"
+	UndoStart      EventKind = "undo.start"
+	UndoEnd        EventKind = "undo.end"
+	RunEnd         EventKind = "run.end"
+)
+
+// Phase says which part of a step a condition belongs to.
+type Phase string
+
+// Condition phases.
+const (
+	PhaseWhen   Phase = "when"
+	PhasePre    Phase = "pre"
+	PhasePost   Phase = "post"
+	PhaseVerify Phase = "verify" // after an undo
+)
+
+// Event is one observable thing in a run. Secrets are redacted before any
+// observer sees an event. Fields that do not apply to a kind are zero.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+	// Runbook is the runbook's name.
+	Runbook string `json:",omitempty"`
+	// Step is the step's id; Index its 1-based number of Count steps.
+	Step  string `json:",omitempty"`
+	Index int    `json:",omitempty"`
+	Count int    `json:",omitempty"`
+	Title string `json:",omitempty"`
+	// Line is the runbook line of the step or condition.
+	Line int `json:",omitempty"`
+	// Phase and Condition describe a condition event.
+	Phase     Phase            `json:",omitempty"`
+	Condition *ConditionResult `json:",omitempty"`
+	// Attempt is the attempt number of an action.
+	Attempt int `json:",omitempty"`
+	// Elapsed and Timeout describe a wait in progress, or the duration of
+	// what ended.
+	Elapsed time.Duration `json:",omitempty"`
+	Timeout time.Duration `json:",omitempty"`
+	// Outcome of a step, undo or run that ended.
+	Outcome Outcome `json:",omitempty"`
+	Message string  `json:",omitempty"`
+	Error   string  `json:",omitempty"`
+	DryRun  bool    `json:",omitempty"`
+}
+
+// Observer receives the events of a run, in order, from the goroutine that
+// runs the plan. It must not block for long.
+type Observer interface {
+	Observe(e Event)
+}
+
+// ObserverFunc adapts a function to [Observer].
+type ObserverFunc func(Event)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// SlogObserver returns an observer that logs every event to logger: errors
+// and failures at level Error, waits and logs at Debug, the rest at Info.
+func SlogObserver(logger *slog.Logger) Observer {
+	return ObserverFunc(func(e Event) {
+		level := slog.LevelInfo
+		switch {
+		case e.Error != "" || e.Outcome == Failed:
+			level = slog.LevelError
+		case e.Kind == WaitPoll || e.Kind == ConditionStart || e.Kind == AttemptStart:
+			level = slog.LevelDebug
+		}
+		attrs := []slog.Attr{slog.String("event", string(e.Kind))}
+		add := func(k, v string) {
+			if v != "" {
+				attrs = append(attrs, slog.String(k, v))
+			}
+		}
+		add("step", e.Step)
+		add("phase", string(e.Phase))
+		add("outcome", string(e.Outcome))
+		add("error", e.Error)
+		if e.Condition != nil {
+			add("condition", e.Condition.Condition)
+			add("status", string(e.Condition.Status))
+			if e.Condition.Observed != nil {
+				attrs = append(attrs, slog.Any("observed", e.Condition.Observed))
+			}
+		}
+		if e.Attempt > 0 {
+			attrs = append(attrs, slog.Int("attempt", e.Attempt))
+		}
+		if e.Elapsed > 0 {
+			attrs = append(attrs, slog.Duration("elapsed", e.Elapsed))
+		}
+		msg := e.Message
+		if msg == "" {
+			msg = string(e.Kind)
+		}
+		logger.LogAttrs(context.Background(), level, msg, attrs...)
+	})
+}

@@ -1,0 +1,355 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/csmplan/csmplan/plan"
+)
+
+// matchResult is the verdict of an expectation on a value.
+type matchResult struct {
+	observed any
+	unmet    []string
+	diff     string
+}
+
+// match applies an expectation to v. Matcher operands are resolved by
+// resolve. It returns an error only when the expectation cannot be applied
+// (a path that does not exist, a reference that cannot be resolved).
+func match(e *plan.Expect, v any, resolve plan.Resolver) (matchResult, error) {
+	var res matchResult
+	if e == nil {
+		res.observed = v
+		if b, ok := v.(bool); !ok || !b {
+			res.unmet = append(res.unmet, "want true, observed "+plan.Brief(v))
+		}
+		return res, nil
+	}
+	obs, err := e.Path.Select(v)
+	if err != nil {
+		return res, fmt.Errorf("path %s: %w", e.Path, err)
+	}
+	res.observed = obs
+	for _, m := range e.Matchers {
+		ok, why, diff, err := matchOne(m, obs, resolve)
+		if err != nil {
+			return res, err
+		}
+		if !ok {
+			res.unmet = append(res.unmet, why)
+			if diff != "" && res.diff == "" {
+				res.diff = diff
+			}
+		}
+	}
+	return res, nil
+}
+
+func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, diff string, err error) {
+	var arg any
+	if m.Arg != nil {
+		if arg, err = m.Arg.Eval(resolve); err != nil {
+			return false, "", "", err
+		}
+	}
+	switch m.Op {
+	case "equals", "not_equals":
+		eq := equal(arg, obs)
+		if m.Op == "equals" {
+			if eq {
+				return true, "", "", nil
+			}
+			if isStructure(arg) || isStructure(obs) {
+				diff = cmp.Diff(normalize(arg), normalize(obs))
+			}
+			return false, fmt.Sprintf("equals %s: observed %s", plan.Brief(arg), plan.Brief(obs)), diff, nil
+		}
+		if !eq {
+			return true, "", "", nil
+		}
+		return false, fmt.Sprintf("not_equals %s: observed it", plan.Brief(arg)), "", nil
+	case "in", "not_in":
+		list, isList := arg.([]any)
+		if !isList {
+			return false, "", "", fmt.Errorf("%s: want a list, got %s", m.Op, plan.TypeName(arg))
+		}
+		found := false
+		for _, e := range list {
+			if equal(e, obs) {
+				found = true
+				break
+			}
+		}
+		if found == (m.Op == "in") {
+			return true, "", "", nil
+		}
+		return false, fmt.Sprintf("%s %s: observed %s", m.Op, plan.Brief(arg), plan.Brief(obs)), "", nil
+	case "contains":
+		if contains(obs, arg) {
+			return true, "", "", nil
+		}
+		return false, fmt.Sprintf("contains %s: observed %s", plan.Brief(arg), plan.Brief(obs)), "", nil
+	case "matches":
+		s, isStr := obs.(string)
+		if !isStr {
+			s = plan.Format(obs)
+		}
+		if m.Regexp.MatchString(s) {
+			return true, "", "", nil
+		}
+		return false, fmt.Sprintf("matches /%s/: observed %s", m.Regexp, plan.Brief(obs)), "", nil
+	case "gt", "gte", "lt", "lte":
+		c, err := compare(obs, arg)
+		if err != nil {
+			return false, fmt.Sprintf("%s %s: %v", m.Op, plan.Brief(arg), err), "", nil
+		}
+		var ok bool
+		switch m.Op {
+		case "gt":
+			ok = c > 0
+		case "gte":
+			ok = c >= 0
+		case "lt":
+			ok = c < 0
+		default:
+			ok = c <= 0
+		}
+		if ok {
+			return true, "", "", nil
+		}
+		return false, fmt.Sprintf("%s %s: observed %s", m.Op, plan.Brief(arg), plan.Brief(obs)), "", nil
+	case "empty":
+		want, _ := arg.(bool)
+		if isEmpty(obs) == want {
+			return true, "", "", nil
+		}
+		if want {
+			return false, "empty: observed " + plan.Brief(obs), "", nil
+		}
+		return false, "empty: false: observed an empty value", "", nil
+	case "all", "any", "none":
+		list, isList := obs.([]any)
+		if !isList {
+			return false, fmt.Sprintf("%s: want a list, observed %s", m.Op, plan.TypeName(obs)), "", nil
+		}
+		var first string
+		n := 0
+		for i, el := range list {
+			r, err := match(m.Nested, el, resolve)
+			if err != nil {
+				return false, "", "", fmt.Errorf("%s [%d]: %w", m.Op, i, err)
+			}
+			if len(r.unmet) == 0 {
+				n++
+				if m.Op == "none" && first == "" {
+					first = fmt.Sprintf("[%d] %s", i, plan.Brief(el))
+				}
+			} else if m.Op == "all" && first == "" {
+				first = fmt.Sprintf("[%d]: %s", i, strings.Join(r.unmet, "; "))
+			}
+		}
+		switch m.Op {
+		case "all":
+			return n == len(list), fmt.Sprintf("all: %d of %d do not hold; first %s", len(list)-n, len(list), first), "", nil
+		case "any":
+			return n > 0, fmt.Sprintf("any: none of %d elements holds", len(list)), "", nil
+		default:
+			return n == 0, fmt.Sprintf("none: %d of %d elements hold; first %s", n, len(list), first), "", nil
+		}
+	}
+	return false, "", "", fmt.Errorf("unknown matcher %q", m.Op)
+}
+
+func isStructure(v any) bool {
+	switch v.(type) {
+	case []any, map[string]any:
+		return true
+	}
+	return false
+}
+
+// normalize turns every number into float64, so that 3, int64(3) and 3.0
+// are equal, and typed slices and maps into []any and map[string]any.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case int:
+		return float64(t)
+	case int32:
+		return float64(t)
+	case int64:
+		return float64(t)
+	case uint64:
+		return float64(t)
+	case float32:
+		return float64(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = normalize(e)
+		}
+		return out
+	case []string:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = e
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = normalize(e)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = e
+		}
+		return out
+	}
+	return v
+}
+
+// equal is deep equality with numbers compared by value.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	}
+	if fa, ok := number(a); ok {
+		fb, ok := number(b)
+		return ok && fa == fb
+	}
+	return cmp.Equal(normalize(a), normalize(b))
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+func contains(obs, arg any) bool {
+	switch o := obs.(type) {
+	case string:
+		s, ok := arg.(string)
+		if !ok {
+			s = plan.Format(arg)
+		}
+		return strings.Contains(o, s)
+	case []any:
+		for _, e := range o {
+			if equal(e, arg) {
+				return true
+			}
+		}
+	case map[string]any:
+		k, ok := arg.(string)
+		if ok {
+			_, has := o[k]
+			return has
+		}
+	}
+	return false
+}
+
+func isEmpty(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == ""
+	case []any:
+		return len(t) == 0
+	case map[string]any:
+		return len(t) == 0
+	}
+	return false
+}
+
+// compare orders numbers by value and dotted versions (6.3.10.1) part by
+// part. It returns <0, 0 or >0.
+func compare(a, b any) (int, error) {
+	fa, aNum := number(a)
+	fb, bNum := number(b)
+	if aNum && bNum {
+		switch {
+		case fa < fb:
+			return -1, nil
+		case fa > fb:
+			return 1, nil
+		}
+		return 0, nil
+	}
+	sa, sb := versionText(a), versionText(b)
+	va, errA := parseVersion(sa)
+	vb, errB := parseVersion(sb)
+	if errA != nil || errB != nil {
+		return 0, fmt.Errorf("cannot compare %s with %s: want numbers or dotted versions", plan.Brief(a), plan.Brief(b))
+	}
+	for i := 0; i < max(len(va), len(vb)); i++ {
+		var x, y int64
+		if i < len(va) {
+			x = va[i]
+		}
+		if i < len(vb) {
+			y = vb[i]
+		}
+		if x != y {
+			if x < y {
+				return -1, nil
+			}
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+func versionText(v any) string {
+	if s, ok := v.(string); ok {
+		return strings.TrimPrefix(strings.TrimSpace(s), "v")
+	}
+	if f, ok := number(v); ok && f == math.Trunc(f) {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return plan.Format(v)
+}
+
+func parseVersion(s string) ([]int64, error) {
+	if s == "" {
+		return nil, fmt.Errorf("empty version")
+	}
+	parts := strings.Split(s, ".")
+	out := make([]int64, len(parts))
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,114 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/csmplan/csmplan/plan"
+	"github.com/csmplan/csmplan/schema"
+)
+
+// ErrParams is wrapped by every params binding error.
+var ErrParams = errors.New("bad params")
+
+// ParamError is one problem with the params given to a run.
+type ParamError struct {
+	Param string
+	Msg   string
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("param %s: %s", e.Param, e.Msg) }
+
+// Unwrap returns ErrParams.
+func (e *ParamError) Unwrap() error { return ErrParams }
+
+// BindParams checks the given params against the runbook's declarations and
+// returns every param's value: given values converted to the declared type
+// (text is parsed, as from a command line), defaults for the rest. Every
+// problem is reported: unknown params, missing required ones, wrong types,
+// values not in the enum or not matching the pattern. Secret values never
+// appear in the errors.
+func BindParams(p *plan.Plan, given map[string]any) (map[string]any, error) {
+	var errs *multierror.Error
+	out := make(map[string]any, len(p.Params))
+	names := make([]string, 0, len(p.Params))
+	for _, prm := range p.Params {
+		names = append(names, prm.Name)
+	}
+	unknown := make([]string, 0)
+	for k := range given {
+		if p.Param(k) == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		msg := "unknown param (params: " + strings.Join(names, ", ") + ")"
+		if s := schema.Suggest(k, names); s != "" {
+			msg = fmt.Sprintf("unknown param; did you mean %q?", s)
+		}
+		errs = multierror.Append(errs, &ParamError{Param: k, Msg: msg})
+	}
+	for _, prm := range p.Params {
+		v, ok := given[prm.Name]
+		if !ok {
+			switch {
+			case prm.HasDefault:
+				out[prm.Name] = prm.Default
+			case prm.Required:
+				msg := "required"
+				if prm.Description != "" {
+					msg += " (" + prm.Description + ")"
+				}
+				errs = multierror.Append(errs, &ParamError{Param: prm.Name, Msg: msg})
+			default:
+				out[prm.Name] = zero(prm.Type)
+			}
+			continue
+		}
+		cv, err := prm.Convert(v)
+		if err != nil {
+			msg := err.Error()
+			if prm.Secret {
+				msg = "secret value does not fit: want " + string(prm.Type)
+				if len(prm.Enum) > 0 || prm.Pattern != nil {
+					msg += " matching its enum or pattern"
+				}
+			}
+			errs = multierror.Append(errs, &ParamError{Param: prm.Name, Msg: msg})
+			continue
+		}
+		out[prm.Name] = cv
+	}
+	if errs != nil {
+		errs.ErrorFormat = func(es []error) string {
+			lines := make([]string, len(es))
+			for i, e := range es {
+				lines[i] = e.Error()
+			}
+			return strings.Join(lines, "\n")
+		}
+	}
+	return out, errs.ErrorOrNil()
+}
+
+// zero is the value of an optional param without default.
+func zero(t plan.ParamType) any {
+	switch t {
+	case plan.TypeBoolean:
+		return false
+	case plan.TypeInteger:
+		return int64(0)
+	case plan.TypeNumber:
+		return float64(0)
+	case plan.TypeList:
+		return []any{}
+	case plan.TypeObject:
+		return map[string]any{}
+	}
+	return ""
+}
