@@ -1,0 +1,225 @@
+// Package csmtest simulates an IBM Copy Services Manager (CSM) installation
+// for tests and demos, as net/http/httptest does for HTTP: an HA pair of
+// management servers (or a single server without DR) serving the CSM REST
+// API over TLS on 127.0.0.1, with fault injection and a safety monitor.
+//
+//	pair, err := csmtest.NewPair(csmtest.Options{Standby: true, Clock: clock})
+//	if err != nil { ... }
+//	defer pair.Close()
+//	// pair.Primary().URL(), pair.CAPEM(), pair.Username(), pair.Password()
+//	...
+//	fmt.Println(pair.Summary(pair.TargetVersion())) // "simulator: invariants held"
+//
+// # What it simulates
+//
+// Each server is a real TLS HTTP/1.1 server on 127.0.0.1 with a random port,
+// its certificate signed by a CA generated in memory (ECDSA P-256; SANs
+// 127.0.0.1 and localhost): clients must verify it with [Pair.CAPEM] or
+// [Pair.CAFile]. The API lives under /CSM/web as described in CSM.md, with
+// the JSON shapes of package csm (wire.go):
+//
+//   - POST /system/v1/tokens (form username, password) answers {token};
+//     every other call needs the header X-Auth-Token (missing, unknown or
+//     expired: HTTP 401 with an E reply). Authentication is checked before the
+//     path, so an unknown path without a token answers 401.
+//   - GET /system/ha, PUT /system/ha/takeover, /reconnect,
+//     /setServerAsStandby/{active}, /setStandbyServer/{standby}/{user}/{password},
+//     /removeHaServer/{server}.
+//   - GET /sessions/short, /sessions (same elements: the full shape is not
+//     public), /sessions/{name}; POST /sessions/{name} with form cmd.
+//   - GET /system/version (csm.Version).
+//   - PUT and GET /system/backupserver (create, list), GET
+//     /system/backupserver/download (creates a backup and answers a zip
+//     archive holding csmConfig/csm.properties, Content-Type application/zip,
+//     Content-Disposition attachment; filename=...).
+//   - GET /sessions/scheduledtasks, /sessions/scheduledtasks/{id}; POST
+//     /sessions/scheduledtasks/enable/{id} and /disable/{id}.
+//   - Unknown path or method: HTTP 404 with an E reply.
+//
+// Parameters must be form bodies (application/x-www-form-urlencoded): a POST
+// or PUT with another content type answers HTTP 400. Command failures answer
+// HTTP 200 with an E message (CSM.md: "an HTTP 200 with an ...E message is a
+// failure"), except: 400 bad request, 401 authentication, 404 unknown path,
+// session or task, 500 backup failure.
+//
+// # Time
+//
+// There are no timers: everything that happens over time (install end,
+// synchronization, automatic reconnect, scheduled task runs, token expiry)
+// is computed lazily from Options.Clock.Now() whenever a request or a Pair
+// method arrives, by processing the due transitions in time order. On a
+// virtual clock the simulation is deterministic; on the wall clock it runs in
+// real time. One mutex guards all state. The only real-time behaviour is the
+// delay of fault slow-response (a timer that honours the request's context).
+//
+// # The modelled behaviour (not public facts)
+//
+// CSM.md lists what is public. The simulator needs more, and models it
+// simply; what a real server does may differ:
+//
+//   - /system/ha serverinfo holds one entry for the partner: server (its
+//     address "127.0.0.1:PORT": both servers share the host, so the port
+//     tells them apart), role, status and port (the HA port, 9561).
+//     maxsupportedconnections is 1. While disconnected a server reports the
+//     partner's role as last seen.
+//   - Relationship status: Synchronized, Synchronization Pending (for
+//     Options.SyncTime after the servers connect), Disconnected (partner down,
+//     or after a takeover until the reconnect). Disconnected Consistent is
+//     never reported.
+//   - Takeover is accepted only on the Standby of a Synchronized
+//     relationship (Options.AllowUnsyncTakeover lifts the synchronization
+//     condition); the standby becomes Active at once and the connection
+//     breaks. After Options.ReconnectDelay the old active reconnects, sees the
+//     takeover (the server that became Active last wins) and becomes Standby;
+//     the relationship is then Synchronization Pending for SyncTime, then
+//     Synchronized. A server does not check session states before a takeover
+//     (the procedure does): the monitor does.
+//   - PUT /system/ha/reconnect connects the partners the same way (IWNR3052I,
+//     also when already connected; IWNR3050I without a partner; IWNR9020E
+//     when the partner is down).
+//     setServerAsStandby/{active} (sent to the future standby) and
+//     setStandbyServer/{standby}/{user}/{password} (sent to the active; user
+//     and password must be the pair's credentials) make a relationship and
+//     start synchronizing; when the relationship already exists that way they
+//     succeed without change. removeHaServer/{server} ends the relationship on
+//     both sides; the former standby becomes an Active standalone server.
+//     Server references in these paths are an address "127.0.0.1:PORT" or
+//     "localhost:PORT", or a bare host "127.0.0.1"/"localhost", which names
+//     the partner of the called server.
+//   - The standby answers every read; session commands and task
+//     enable/disable sent to it answer an E reply (IWNR9030E). Backups work
+//     on both.
+//   - Session commands complete at once: Start... (from Defined, Suspended,
+//     Suspended (Partial), Target Available → Prepared, Normal), Suspend
+//     (Prepared → Suspended, Severe), Recover (Suspended → Target Available),
+//     Flash (Defined, Prepared, Target Available → Target Available),
+//     Terminate (→ Defined, Inactive); anything else IWNC1302E.
+//   - Scheduled tasks run on every server that is up and Active (both, in
+//     the window after a takeover before the old active reconnects; never on a
+//     Standby), every Schedule.IntervalMinutes while enabled. A run is
+//     recorded (lastRan, timeline) and changes no session.
+//   - Tokens belong to the server that issued them, live TokenLifetime, and
+//     are lost when the server goes down (a restart forgets them).
+//   - Versions: both servers start at Options.Version. The installer takes
+//     its server down for InstallTime; the server comes back at the new
+//     version in the role it had (an upgraded standby comes back Standby and
+//     reconnects, an upgraded standalone server Active). A down server takes
+//     no part in HA: its partner reports Disconnected meanwhile.
+//   - A server that is down resets every API connection: the request is
+//     hijacked and the TCP connection closed with a reset (SO_LINGER 0), so a
+//     client sees a transport error. The listener stays open (the port is
+//     kept) and the control endpoint keeps answering.
+//
+// # Faults
+//
+// Options.Faults, [Pair.Inject] and [Pair.Clear] take these names
+// ([FaultNames]); an unknown name is an error listing the valid ones:
+//
+//	standby-unsynchronized  the relationship stays Synchronization Pending while connected
+//	session-transitory      one session stays in state Preparing (Clear restores it)
+//	takeover-rejected       takeover answers IWNR9013E
+//	no-auto-reconnect       no automatic reconnect (after a takeover or a restart);
+//	                        the old active stays Active and Disconnected until
+//	                        PUT /system/ha/reconnect; clearing reconnects
+//	installer-fails         the install control operation fails (exit 1), server untouched
+//	no-restart              after an install the server stays down (until a start operation)
+//	wrong-version           an install comes back at the old version (or requested+".99")
+//	session-changed         when the first install ends, a Prepared session becomes Suspended
+//	backup-fails            backup create and download answer HTTP 500 with IWNR9043E
+//	token-expiry            each token serves only 3 requests, then 401
+//	connection-reset        every 4th API request (from the injection) is reset
+//	slow-response           every API response is delayed by Options.SlowDelay of
+//	                        real time (default 50ms on the wall clock, 1ms otherwise)
+//
+// Go's http.Transport transparently retries an idempotent request (GET)
+// whose reused connection was reset before any answer: with keep-alive a
+// client may not see every reset of connection-reset; PUT and POST always
+// fail.
+//
+// # Message ids
+//
+// The ids CSM.md names are used for their purpose: IWNR3063I takeover,
+// IWNR3052I reconnected, IWNR3020I server made standby, IWNR3050I no HA
+// servers, IWNR3048I HA status, IWNR1026I session command completed,
+// IWNC1302E action not valid now. Where CSM.md names none, the simulator uses
+// its own ids in the IWNR9xxx range (simulator-only, never seen on a real
+// server):
+//
+//	IWNR9001E  login: wrong user name or password (HTTP 401)
+//	IWNR9002E  missing, unknown or expired X-Auth-Token (HTTP 401)
+//	IWNR9003E  unknown path or method (HTTP 404)
+//	IWNR9004E  bad request: parameters not form-encoded, cmd missing (HTTP 400)
+//	IWNR9010E  takeover sent to the active server
+//	IWNR9011E  takeover with no HA partner
+//	IWNR9012E  takeover while the relationship is not Synchronized
+//	IWNR9013E  takeover rejected (fault takeover-rejected)
+//	IWNR9020E  the partner or named server is down
+//	IWNR9021E  the named server is unknown (or is the called server)
+//	IWNR9022E  setStandbyServer: wrong credentials of the standby
+//	IWNR9023E  the server must be active (setStandbyServer sent to a standby,
+//	           setServerAsStandby naming a standby)
+//	IWNR9024I  removeHaServer done
+//	IWNR9030E  session or task command sent to the standby
+//	IWNR9031E  no such session (HTTP 404)
+//	IWNR9040I  version queried
+//	IWNR9041I  backup created
+//	IWNR9042I  backups listed
+//	IWNR9043E  backup failed (HTTP 500)
+//	IWNR9050I  scheduled task enabled or disabled
+//	IWNR9051E  no such scheduled task (HTTP 404)
+//
+// # Safety monitor
+//
+// [Pair.Timeline] records what happened (takeovers, role and status changes,
+// installs, servers down and up, task runs, session changes, faults, each
+// with the number of API requests so far). [Pair.Violations] lists the
+// invariants broken so far, checked after every change: with DR, at every
+// moment one server is Active and up (one-active); the installer never
+// starts on an Active server (installer-on-active); never both servers
+// Active while an installer runs (split-brain-install); no takeover accepted
+// while not Synchronized (takeover-unsynchronized, reachable with
+// AllowUnsyncTakeover) or while a session is transitory
+// (takeover-transitory); no task runs on a Standby (task-on-standby).
+// [Pair.CheckFinal] checks the end state of an upgrade (final-version,
+// final-ha, final-sessions) and [Pair.Summary] sums everything up in one
+// line: "simulator: invariants held" or "simulator: violated: NAME (detail);
+// ...".
+//
+// # The control program (installer and stop/start scripts)
+//
+// The real installer's file name and options are not public; csmplan runs
+// whatever argv the runbook gives. To exercise that real exec path, the
+// simulator's installer and the site's stop/start scripts are a small program
+// whose main is [ControlMain]:
+//
+//	PROG install --version V --ca FILE --key K
+//	PROG stop    --ca FILE --key K
+//	PROG start   --ca FILE --key K
+//
+// It reads CSM_HOST and CSM_PORT from the environment (the csm.install and
+// csm.server actions set them; [Server.Env] gives them); CSM_TARGET_VERSION
+// stands in for a missing --version and CSM_SERVER_OP for a missing
+// operation (so one [Pair.ServerArgv] with an empty op serves both stop and
+// start). It posts the operation to
+// https://CSM_HOST:CSM_PORT/csmtest/control (form key, op, version; verified
+// with the CA file) and exits 0, or 1 with a message on stderr (such as
+// with fault installer-fails). The install operation returns at once: the
+// server is then down for InstallTime on the pair's clock.
+//
+// [Pair.InstallerArgv] and [Pair.ServerArgv] build these command lines as
+// [exe, prefix..., op, flags...], installing Options.TargetVersion, with the
+// CA in a file the pair owns. Any program can host ControlMain behind its
+// own prefix: the csmplan binary as a hidden subcommand (`csmplan
+// sim-control install ...`), a test binary by recognising its prefix in
+// TestMain before flags are parsed:
+//
+//	func TestMain(m *testing.M) {
+//		if len(os.Args) > 1 && os.Args[1] == "csmtest-control" {
+//			os.Exit(csmtest.ControlMain(os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+//		}
+//		os.Exit(m.Run())
+//	}
+//
+//	argv := pair.InstallerArgv(os.Args[0], "csmtest-control")
+//	// run argv with CSM_HOST and CSM_PORT of the server to upgrade
+package csmtest

@@ -1,0 +1,269 @@
+package csmtest
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/actions/csm"
+)
+
+// Defaults of [Options].
+const (
+	DefaultVersion       = "6.3.10.0"
+	DefaultUsername      = "csmadmin"
+	DefaultPassword      = "passw0rd"
+	DefaultTokenLifetime = 2 * time.Hour
+	// DefaultSlowDelay is the real delay of fault slow-response on the wall
+	// clock ([actions.RealClock]).
+	DefaultSlowDelay = 50 * time.Millisecond
+	// VirtualSlowDelay is the real delay of fault slow-response when the
+	// clock is not [actions.RealClock] (a virtual clock in a test).
+	VirtualSlowDelay = time.Millisecond
+)
+
+// Modelled constants (not public facts: see the package documentation).
+const (
+	// HAPort is the HA communication port reported in /system/ha.
+	HAPort = 9561
+	// MaxSupportedConnections is the maxsupportedconnections field of
+	// /system/ha: one partner.
+	MaxSupportedConnections = 1
+	// TokenUses is how many authenticated requests a token serves while
+	// fault token-expiry is active.
+	TokenUses = 3
+	// ResetEvery: while fault connection-reset is active, every
+	// ResetEvery-th API request (counted from the injection) has its
+	// connection reset.
+	ResetEvery = 4
+)
+
+// Fault names, for [Options.Faults], [Pair.Inject] and [Pair.Clear].
+const (
+	// FaultStandbyUnsynchronized: the HA relationship never reaches
+	// Synchronized; it stays Synchronization Pending while connected.
+	FaultStandbyUnsynchronized = "standby-unsynchronized"
+	// FaultSessionTransitory: one session (the first one not already
+	// transitory) stays in state Preparing; clearing restores its state.
+	FaultSessionTransitory = "session-transitory"
+	// FaultTakeoverRejected: takeover answers an E reply.
+	FaultTakeoverRejected = "takeover-rejected"
+	// FaultNoAutoReconnect: no automatic reconnect (after a takeover, or
+	// when a server comes back up): the relationship stays Disconnected until
+	// PUT /system/ha/reconnect (or setServerAsStandby/setStandbyServer).
+	FaultNoAutoReconnect = "no-auto-reconnect"
+	// FaultInstallerFails: the install control operation fails (the
+	// control program exits 1) and the server is untouched.
+	FaultInstallerFails = "installer-fails"
+	// FaultNoRestart: after an install the server stays down (until a start
+	// control operation).
+	FaultNoRestart = "no-restart"
+	// FaultWrongVersion: an install brings the server back at a version
+	// other than the requested one: the old version, or the requested one
+	// with ".99" appended when the old one equals it.
+	FaultWrongVersion = "wrong-version"
+	// FaultSessionChanged: when the first install completes, one session
+	// changes state (the first Prepared one, else the first one, becomes
+	// Suspended with status Severe).
+	FaultSessionChanged = "session-changed"
+	// FaultBackupFails: backup create and download answer HTTP 500 with an
+	// E reply.
+	FaultBackupFails = "backup-fails"
+	// FaultTokenExpiry: each token serves only [TokenUses] requests, then
+	// answers 401.
+	FaultTokenExpiry = "token-expiry"
+	// FaultConnectionReset: every [ResetEvery]-th API request has its
+	// connection reset before any answer.
+	FaultConnectionReset = "connection-reset"
+	// FaultSlowResponse: every API response is delayed by
+	// [Options.SlowDelay] of real time (the only real-time behaviour).
+	FaultSlowResponse = "slow-response"
+)
+
+var faultNames = []string{
+	FaultStandbyUnsynchronized, FaultSessionTransitory, FaultTakeoverRejected,
+	FaultNoAutoReconnect, FaultInstallerFails, FaultNoRestart, FaultWrongVersion,
+	FaultSessionChanged, FaultBackupFails, FaultTokenExpiry, FaultConnectionReset,
+	FaultSlowResponse,
+}
+
+// FaultNames returns the valid fault names.
+func FaultNames() []string { return slices.Clone(faultNames) }
+
+func checkFault(name string) error {
+	if slices.Contains(faultNames, name) {
+		return nil
+	}
+	return fmt.Errorf("unknown fault %q: valid faults are %s", name, strings.Join(faultNames, ", "))
+}
+
+// Options configure a simulated pair. The zero value is an HA-less single
+// server; set Standby for the HA pair of the procedure. Durations are on
+// Clock; zero means "at once".
+type Options struct {
+	// Clock is the source of time for all behaviour over time. Default
+	// actions.RealClock{}. Everything is computed lazily from Clock.Now()
+	// when a request (or a Pair method) arrives, so a virtual clock makes
+	// the simulation deterministic.
+	Clock actions.Clock
+	// Standby true: an HA pair, primary Active and secondary Standby,
+	// Synchronized. False: a single server without DR.
+	Standby bool
+	// Version is the version both servers start at. Default DefaultVersion.
+	Version string
+	// TargetVersion is the version the simulated installer of
+	// [Pair.InstallerArgv] installs. Default: Version with its last dotted
+	// number incremented (6.3.10.0 → 6.3.10.1).
+	TargetVersion string
+	// Username and Password are the credentials the servers accept.
+	// Defaults DefaultUsername and DefaultPassword.
+	Username, Password string
+	// InstallTime is how long the installer keeps the server down.
+	InstallTime time.Duration
+	// SyncTime is how long the relationship stays Synchronization Pending
+	// after the servers (re)connect.
+	SyncTime time.Duration
+	// ReconnectDelay is how long after a takeover the old active server
+	// reconnects, sees the takeover and becomes Standby.
+	ReconnectDelay time.Duration
+	// TokenLifetime is how long a token is valid. Default
+	// DefaultTokenLifetime (CSM.md: about 2 hours, uncertain).
+	TokenLifetime time.Duration
+	// AllowUnsyncTakeover: whether a real standby accepts a takeover while
+	// the relationship is not Synchronized is not public. False (default):
+	// refused with an E reply. True: accepted (as a disaster-recovery
+	// takeover would be) and the monitor records takeover-unsynchronized.
+	AllowUnsyncTakeover bool
+	// SlowDelay is the real delay of fault slow-response. Default
+	// DefaultSlowDelay with actions.RealClock, VirtualSlowDelay otherwise.
+	SlowDelay time.Duration
+	// Faults are injected from the start (see the Fault* constants).
+	Faults []string
+	// Sessions are the sessions both servers manage. Default: three
+	// sessions (Metro Mirror and Global Mirror Prepared, FlashCopy Target
+	// Available, all Normal).
+	Sessions []csm.SessionShort
+	// Tasks are the scheduled tasks. Default: two interval tasks, the first
+	// enabled (hourly), the second disabled. A task runs when enabled and
+	// Schedule.IntervalMinutes > 0; NextRun 0 means first run one interval
+	// after NewPair.
+	Tasks []csm.ScheduledTask
+	// ControlKey authenticates the control endpoint. Random when empty.
+	ControlKey string
+}
+
+// DefaultSessions returns the sessions of a pair created without
+// Options.Sessions.
+func DefaultSessions() []csm.SessionShort {
+	return []csm.SessionShort{
+		{Name: "MM_PROD_DB", Status: "Normal", State: "Prepared", NumCopySets: 24, ProductionHost: "H1", RulesName: "Metro Mirror"},
+		{Name: "GM_DR_SITE", Status: "Normal", State: "Prepared", NumCopySets: 48, ProductionHost: "H1", RulesName: "Global Mirror"},
+		{Name: "FC_NIGHTLY", Status: "Normal", State: "Target Available", NumCopySets: 12, ProductionHost: "H1", Recoverable: true, RulesName: "FlashCopy"},
+	}
+}
+
+// DefaultTasks returns the scheduled tasks of a pair created without
+// Options.Tasks.
+func DefaultTasks() []csm.ScheduledTask {
+	return []csm.ScheduledTask{
+		{
+			ID: 1, Name: "Hourly FlashCopy", Description: "Flash FC_NIGHTLY every hour", Enabled: true,
+			Schedule: csm.TaskSchedule{Type: "interval", IntervalMinutes: 60},
+			Actions:  []csm.TaskAction{{SessionName: "FC_NIGHTLY", State: "Target Available", Timeout: 300}},
+		},
+		{
+			ID: 2, Name: "Weekly GM check", Description: "Check GM_DR_SITE is Prepared", Enabled: false,
+			Schedule: csm.TaskSchedule{Type: "interval", IntervalMinutes: 7 * 24 * 60},
+			Actions:  []csm.TaskAction{{SessionName: "GM_DR_SITE", State: "Prepared", Timeout: 600}},
+		},
+	}
+}
+
+// withDefaults fills in defaults and validates o.
+func (o Options) withDefaults() (Options, error) {
+	if o.Clock == nil {
+		o.Clock = actions.RealClock{}
+	}
+	if o.Version == "" {
+		o.Version = DefaultVersion
+	}
+	if o.TargetVersion == "" {
+		o.TargetVersion = nextVersion(o.Version)
+	}
+	if o.Username == "" {
+		o.Username = DefaultUsername
+	}
+	if o.Password == "" {
+		o.Password = DefaultPassword
+	}
+	if o.TokenLifetime == 0 {
+		o.TokenLifetime = DefaultTokenLifetime
+	}
+	if o.SlowDelay == 0 {
+		o.SlowDelay = VirtualSlowDelay
+		switch o.Clock.(type) {
+		case actions.RealClock, *actions.RealClock:
+			o.SlowDelay = DefaultSlowDelay
+		}
+	}
+	for name, d := range map[string]time.Duration{
+		"InstallTime": o.InstallTime, "SyncTime": o.SyncTime, "ReconnectDelay": o.ReconnectDelay,
+		"TokenLifetime": o.TokenLifetime, "SlowDelay": o.SlowDelay,
+	} {
+		if d < 0 {
+			return o, fmt.Errorf("csmtest: Options.%s: negative duration %v", name, d)
+		}
+	}
+	if o.Sessions == nil {
+		o.Sessions = DefaultSessions()
+	}
+	o.Sessions = slices.Clone(o.Sessions)
+	seen := map[string]bool{}
+	for i, s := range o.Sessions {
+		switch {
+		case s.Name == "":
+			return o, fmt.Errorf("csmtest: Options.Sessions[%d]: empty name", i)
+		case strings.ContainsAny(s.Name, "/?#"):
+			return o, fmt.Errorf("csmtest: Options.Sessions[%d]: name %q contains '/', '?' or '#'", i, s.Name)
+		case seen[s.Name]:
+			return o, fmt.Errorf("csmtest: Options.Sessions[%d]: duplicate name %q", i, s.Name)
+		}
+		seen[s.Name] = true
+	}
+	if o.Tasks == nil {
+		o.Tasks = DefaultTasks()
+	}
+	o.Tasks = slices.Clone(o.Tasks)
+	ids := map[int]bool{}
+	for i, t := range o.Tasks {
+		switch {
+		case ids[t.ID]:
+			return o, fmt.Errorf("csmtest: Options.Tasks[%d]: duplicate id %d", i, t.ID)
+		case t.Schedule.IntervalMinutes < 0:
+			return o, fmt.Errorf("csmtest: Options.Tasks[%d]: negative Schedule.IntervalMinutes %d", i, t.Schedule.IntervalMinutes)
+		}
+		ids[t.ID] = true
+		o.Tasks[i].Actions = slices.Clone(t.Actions)
+	}
+	o.Faults = slices.Clone(o.Faults)
+	for i, f := range o.Faults {
+		if err := checkFault(f); err != nil {
+			return o, fmt.Errorf("csmtest: Options.Faults[%d]: %w", i, err)
+		}
+	}
+	return o, nil
+}
+
+// nextVersion increments the last dotted number of v (6.3.10.0 → 6.3.10.1),
+// or appends ".1" when v does not end in a number.
+func nextVersion(v string) string {
+	i := strings.LastIndexByte(v, '.')
+	n, err := strconv.Atoi(v[i+1:])
+	if err != nil || n < 0 {
+		return v + ".1"
+	}
+	return v[:i+1] + strconv.Itoa(n+1)
+}
