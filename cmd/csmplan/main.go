@@ -1,0 +1,179 @@
+// Command csmplan loads, checks, documents and runs declarative runbooks;
+// by default the upgrade of an IBM Copy Services Manager HA pair.
+//
+// Usage:
+//
+//	csmplan <command> [flags] [arguments]
+//
+// Run `csmplan -h` for the commands and `csmplan <command> -h` for their
+// flags. Exit codes: 0 success, 1 the run failed or a runbook is invalid,
+// 2 usage or load error, 130 interrupted.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/csmplan/csmplan/schema"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// env is what a command needs from the process, injected for tests.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// isTerminal reports whether stdout (and stdin) are terminals.
+	isTerminal func() bool
+	exe        string // this program, for commands that re-run it
+}
+
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "[RUNBOOK]", "run a runbook (default: the built-in CSM HA upgrade)", cmdRun},
+		{"plan", "[RUNBOOK]", "dry run: say what would run, skip or block, changing nothing", cmdPlan},
+		{"validate", "FILE...", "check runbooks and print every problem with its line", cmdValidate},
+		{"doc", "[RUNBOOK]", "render a runbook as a Markdown procedure", cmdDoc},
+		{"init", "[FILE]", "write the default runbook to a file for editing", cmdInit},
+		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema},
+		{"actions", "", "list the registered actions and probes with their arguments", cmdActions},
+		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	exe, _ := os.Executable()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		isTerminal: func() bool { return isTerminal(os.Stdout) && isTerminal(os.Stdin) }, exe: exe}
+	os.Exit(mainArgs(ctx, e, os.Args[1:]))
+}
+
+func mainArgs(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		usage(e.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			return mainArgs(ctx, e, []string{args[1], "-h"})
+		}
+		usage(e.stdout)
+		return exitOK
+	case simControlCommand:
+		return cmdSimControl(ctx, e, args[1:])
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "csmplan: unknown command %q\n", args[0])
+	names := make([]string, 0)
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	if s := schema.Suggest(args[0], names); s != "" {
+		fmt.Fprintf(e.stderr, "Did you mean %q?\n", s)
+	}
+	fmt.Fprintf(e.stderr, "Run 'csmplan -h' for the commands.\n")
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `csmplan runs declarative runbooks: steps, each an action guarded by
+preconditions and verified by postconditions. Its default runbook upgrades
+an IBM Copy Services Manager high-availability pair without losing
+disaster-recovery capability.
+
+Usage:
+  csmplan <command> [flags] [arguments]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %-10s %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprint(w, `
+Try it against a simulated CSM pair:
+  csmplan run --simulate
+
+Run 'csmplan <command> -h' for a command's flags.
+Exit codes: 0 success, 1 run failed or runbook invalid, 2 usage or load error, 130 interrupted.
+`)
+}
+
+// newFlags returns a flag set whose -h prints the command's usage.
+func newFlags(e *env, name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: csmplan %s [flags] %s\n\n%s\n", name, args, summary)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parse parses flags and positional arguments in any order ("run FILE -p
+// a=b" as well as "run -p a=b FILE"). It returns the positional arguments,
+// or an exit code when parsing ended the command (-h, a bad flag).
+func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(io.Discard)
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, 0, true
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), 0, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

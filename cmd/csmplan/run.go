@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/csmplan/csmplan"
+	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/actions/csm/csmtest"
+	"github.com/csmplan/csmplan/plan"
+	"github.com/csmplan/csmplan/runner"
+)
+
+// runFlags are the flags of run and plan.
+type runFlags struct {
+	params      multiFlag
+	paramsFile  string
+	journal     string
+	resume      bool
+	dryRun      bool
+	yes         bool
+	json        bool
+	simulate    bool
+	faults      multiFlag
+	installTime time.Duration
+}
+
+func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
+	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]')")
+	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); -p wins")
+	fs.BoolVar(&f.json, "json", false, "write events as JSON lines on stdout, for other tools (progress goes to stderr)")
+	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
+	fs.Var(&f.faults, "fault", "with --simulate: inject a fault by `NAME` (repeatable): "+strings.Join(csmtest.FaultNames(), ", "))
+	fs.DurationVar(&f.installTime, "install-time", 0, "with --simulate: how long the simulated installer keeps a server down")
+	if withRun {
+		fs.StringVar(&f.journal, "journal", "", "record the run in `FILE` (JSON lines, synced at each step) so that it can be resumed")
+		fs.BoolVar(&f.resume, "resume", false, "resume the run recorded in the --journal file: done steps are skipped")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "run no action that changes anything; say what would run, skip or block")
+		fs.BoolVar(&f.yes, "yes", false, "approve manual approval steps without asking")
+	}
+}
+
+func cmdRun(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "run", "[RUNBOOK]", "Run a runbook, by default the built-in CSM HA upgrade. Progress is shown\nstep by step; a failure shows the condition evidence and the runbook line.\nExit 0 success, 1 the run failed, 2 usage or load error, 130 interrupted\n(resume with --journal FILE --resume).\n\nTry: csmplan run --simulate")
+	var f runFlags
+	f.register(fs, true)
+	rest, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	return execute(ctx, e, "run", rest, &f)
+}
+
+func cmdPlan(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "plan", "[RUNBOOK]", "Dry run: check what can be checked (read-only probes run for real) and say, for\neach step, would run / would skip (why) / blocked (which condition, what was\nobserved). No action that changes anything runs.")
+	var f runFlags
+	f.register(fs, false)
+	rest, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	f.dryRun = true
+	return execute(ctx, e, "plan", rest, &f)
+}
+
+func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags) int {
+	if f.resume && f.journal == "" {
+		fmt.Fprintf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
+		return exitUsage
+	}
+	if (len(f.faults) > 0 || f.installTime != 0) && !f.simulate {
+		fmt.Fprintf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
+		return exitUsage
+	}
+	p, code := loadRunbook(e, cmd, rest)
+	if p == nil {
+		return code
+	}
+	params, err := readParams(f)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
+	}
+	var sim *simulation
+	if f.simulate {
+		if sim, err = startSimulation(e, p, params, f); err != nil {
+			fmt.Fprintf(e.stderr, "csmplan %s: --simulate: %v\n", cmd, err)
+			return exitUsage
+		}
+		defer sim.close()
+	}
+	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun}
+	if _, err := runner.BindParams(p, params); err != nil {
+		fmt.Fprintf(e.stderr, "csmplan %s: params:\n", cmd)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(e.stderr, "  %s\n", line)
+		}
+		fmt.Fprintf(e.stderr, "Give params with -p NAME=VALUE or --params FILE; 'csmplan doc' lists them.\n")
+		return exitUsage
+	}
+	if f.journal != "" && !f.dryRun {
+		j, err := runner.OpenJournal(f.journal, f.resume)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+			return exitUsage
+		}
+		defer j.Close()
+		opts.Journal = j
+	}
+	opts.Approver = approver(e, f.yes)
+	progressOut := e.stdout
+	if f.json {
+		progressOut = e.stderr
+		opts.Observers = append(opts.Observers, jsonObserver(e.stdout))
+	}
+	prog := newProgress(progressOut, e.color() && !f.json, e.isTerminal() && !f.json, p)
+	opts.Observers = append(opts.Observers, prog)
+	rep, err := runner.Run(ctx, p, opts)
+	prog.summary(rep)
+	code = exitOK
+	switch {
+	case err == nil:
+	case errors.Is(err, runner.ErrParams):
+		code = exitUsage
+	case ctx.Err() != nil:
+		code = exitInterrupted
+		if f.journal != "" {
+			fmt.Fprintf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
+		} else {
+			fmt.Fprintf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
+		}
+	default:
+		code = exitFailed
+	}
+	if sim != nil {
+		fmt.Fprintln(progressOut, sim.summary())
+	}
+	return code
+}
+
+// readParams merges the --params file and the -p flags.
+func readParams(f *runFlags) (map[string]any, error) {
+	params := map[string]any{}
+	if f.paramsFile != "" {
+		src, err := os.ReadFile(f.paramsFile)
+		if err != nil {
+			return nil, fmt.Errorf("--params: %w", err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(src, &m); err != nil {
+			return nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
+		}
+		for k, v := range m {
+			params[k] = jsonLike(v)
+		}
+	}
+	for _, kv := range f.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+		}
+		params[k] = v
+	}
+	return params, nil
+}
+
+// jsonLike turns yaml.v3's int into int64 and map[string]interface{} and
+// []interface{} into the types the runner uses.
+func jsonLike(v any) any {
+	switch t := v.(type) {
+	case int:
+		return int64(t)
+	case []any:
+		for i := range t {
+			t[i] = jsonLike(t[i])
+		}
+	case map[string]any:
+		for k := range t {
+			t[k] = jsonLike(t[k])
+		}
+	}
+	return v
+}
+
+// approver answers manual gates: --yes approves; on a terminal, the
+// operator is asked; otherwise the gate is refused.
+func approver(e *env, yes bool) actions.Approver {
+	if yes {
+		return actions.AutoApprove{}
+	}
+	return actions.ApproverFunc(func(ctx context.Context, req actions.ApprovalRequest) (bool, error) {
+		if !e.isTerminal() {
+			return false, errors.New("approval needed, but not on a terminal: run with --yes to approve manual steps")
+		}
+		fmt.Fprintf(e.stdout, "\n%s\n", req.Prompt)
+		if req.Details != "" {
+			fmt.Fprintf(e.stdout, "%s\n", req.Details)
+		}
+		fmt.Fprintf(e.stdout, "Approve step %s? [y/N] ", req.Step)
+		answer := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(e.stdin).ReadString('\n')
+			answer <- strings.TrimSpace(strings.ToLower(line))
+		}()
+		select {
+		case a := <-answer:
+			return a == "y" || a == "yes", nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	})
+}
+
+// jsonObserver writes each event as a JSON line.
+func jsonObserver(w io.Writer) runner.Observer {
+	enc := json.NewEncoder(w)
+	return runner.ObserverFunc(func(ev runner.Event) { _ = enc.Encode(ev) })
+}
+
+// simulation is a simulated CSM pair started for --simulate.
+type simulation struct {
+	pair   *csmtest.Pair
+	target string
+	tmp    string
+}
+
+// startSimulation starts the simulated pair and binds the connection params
+// of the default runbook to it; params the user gave win.
+func startSimulation(e *env, p *plan.Plan, params map[string]any, f *runFlags) (*simulation, error) {
+	dr := true
+	if v, ok := params["maintain_dr"]; ok {
+		prm := p.Param("maintain_dr")
+		if prm == nil {
+			return nil, errors.New("the runbook has no maintain_dr param: --simulate drives the CSM upgrade runbook")
+		}
+		cv, err := prm.Convert(v)
+		if err != nil {
+			return nil, fmt.Errorf("param maintain_dr: %w", err)
+		}
+		dr = cv.(bool)
+	}
+	opts := csmtest.Options{Standby: dr, InstallTime: f.installTime, Faults: f.faults}
+	if v, ok := params["target_version"].(string); ok {
+		opts.TargetVersion = v
+	}
+	if v, ok := params["username"].(string); ok {
+		opts.Username = v
+	}
+	if v, ok := params["password"].(string); ok {
+		opts.Password = v
+	}
+	pair, err := csmtest.NewPair(opts)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "csmplan-sim-")
+	if err != nil {
+		pair.Close()
+		return nil, err
+	}
+	sim := &simulation{pair: pair, target: pair.TargetVersion(), tmp: tmp}
+	bind := simParams(pair, e.exe, tmp)
+	keys := make([]string, 0, len(bind))
+	for k := range bind {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, given := params[k]; !given && p.Param(k) != nil {
+			params[k] = bind[k]
+		}
+	}
+	return sim, nil
+}
+
+// simParams are the params that point the default runbook at a simulated
+// pair, with timeouts shortened for a simulation.
+func simParams(pair *csmtest.Pair, exe, dir string) map[string]any {
+	list := func(argv []string) []any {
+		out := make([]any, len(argv))
+		for i, a := range argv {
+			out[i] = a
+		}
+		return out
+	}
+	m := map[string]any{
+		"primary":          pair.Primary().Addr(),
+		"username":         pair.Username(),
+		"password":         pair.Password(),
+		"ca_file":          pair.CAFile(),
+		"target_version":   pair.TargetVersion(),
+		"installer":        list(pair.InstallerArgv(exe, simControlCommand)),
+		"server_stop":      list(pair.ServerArgv(exe, "stop", simControlCommand)),
+		"server_start":     list(pair.ServerArgv(exe, "start", simControlCommand)),
+		"backup_dir":       dir,
+		"sync_timeout":     "1m",
+		"takeover_timeout": "1m",
+		"install_timeout":  "5m",
+		"poll_interval":    "200ms",
+	}
+	if s := pair.Secondary(); s != nil {
+		m["secondary"] = s.Addr()
+	}
+	return m
+}
+
+func (s *simulation) summary() string { return s.pair.Summary(s.target) }
+
+func (s *simulation) close() {
+	s.pair.Close()
+	os.RemoveAll(s.tmp)
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/csmplan/csmplan/actions/csm/csmtest"
+)
+
+// simControlCommand is the hidden command that stands in for the CSM
+// installer and the site's stop/start scripts of a simulated pair.
+const simControlCommand = "sim-control"
+
+func cmdSimControl(_ context.Context, e *env, args []string) int {
+	return csmtest.ControlMain(args, e.getenv, e.stdout, e.stderr)
+}
+
+func cmdSim(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "sim", "", "Run a simulated CSM HA pair (two TLS servers on 127.0.0.1) until interrupted\n(Ctrl-C or SIGTERM), then print whether the safety invariants held. With\n--params-out, write a params file so that\n\n  csmplan run --params FILE\n\nupgrades the pair end to end with the default runbook, installer included.")
+	var faults multiFlag
+	fs.Var(&faults, "fault", "inject a fault by `NAME` (repeatable): "+strings.Join(csmtest.FaultNames(), ", "))
+	installTime := fs.Duration("install-time", 5*time.Second, "how long the simulated installer keeps a server down")
+	paramsOut := fs.String("params-out", "", "write the params of the default runbook for this pair to `FILE`")
+	noDR := fs.Bool("no-standby", false, "a single server without standby (for maintain_dr=false)")
+	version := fs.String("version", "", "the version the servers run (default 6.3.10.0)")
+	target := fs.String("target-version", "", "the version the simulated installer installs")
+	rest, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "csmplan sim: unexpected argument %q\n", rest[0])
+		return exitUsage
+	}
+	pair, err := csmtest.NewPair(csmtest.Options{Standby: !*noDR, InstallTime: *installTime, Faults: faults, Version: *version, TargetVersion: *target})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "csmplan sim: %v\n", err)
+		return exitUsage
+	}
+	defer pair.Close()
+	params := simParams(pair, e.exe, "csm-backups")
+	if *noDR {
+		params["maintain_dr"] = false
+	}
+	for _, k := range []string{"sync_timeout", "takeover_timeout", "install_timeout", "poll_interval"} {
+		delete(params, k)
+	}
+	params["poll_interval"] = "1s"
+	params["install_timeout"] = (*installTime + 2*time.Minute).String()
+	if *paramsOut != "" {
+		out, err := yaml.Marshal(params)
+		if err == nil {
+			err = os.WriteFile(*paramsOut, out, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "csmplan sim: --params-out: %v\n", err)
+			return exitFailed
+		}
+	}
+	fmt.Fprintf(e.stdout, "simulated CSM pair running (version %s, installer installs %s):\n", pair.Version(), pair.TargetVersion())
+	for _, s := range pair.Servers() {
+		fmt.Fprintf(e.stdout, "  %s https://%s/CSM/web\n", s.Name(), s.Addr())
+	}
+	fmt.Fprintf(e.stdout, "  user %s, CA %s (the password is in the --params-out file)\n", pair.Username(), pair.CAFile())
+	if len(faults) > 0 {
+		sort.Strings(faults)
+		fmt.Fprintf(e.stdout, "  faults: %s\n", strings.Join(faults, ", "))
+	}
+	if *paramsOut != "" {
+		fmt.Fprintf(e.stdout, "params written to %s: upgrade it with 'csmplan run --params %s'\n", *paramsOut, *paramsOut)
+	}
+	fmt.Fprintln(e.stdout, "Press Ctrl-C to stop.")
+	<-ctx.Done()
+	fmt.Fprintln(e.stdout, pair.Summary(pair.TargetVersion()))
+	return exitOK
+}
