@@ -70,3 +70,19 @@ func BenchmarkParseAndValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateOneProblem measures the error path: one unknown key in
+// the last of 10,000 steps sends the document through jsonschema and the
+// position mapping.
+func BenchmarkValidateOneProblem(b *testing.B) {
+	src := append(bigRunbook(10000), "    tiemout: 1m\n"...)
+	root := parse(b, src)
+	if ps := Validate(root); len(ps) != 1 {
+		b.Fatalf("want one problem, got %v", ps)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Validate(root)
+	}
+}

@@ -10,4 +10,10 @@
 // [Validate] checks a runbook; [ValidateAgainst] checks any YAML node against
 // any compiled schema, such as an action's arguments. [ToValue] converts YAML
 // to the JSON-like values the validator works on.
+//
+// Validation of a valid document is fast and allocation-free: a checker
+// walks the yaml.Node tree against the compiled schema and answers "valid"
+// only when it is sure. Otherwise the document goes through the jsonschema
+// validator (github.com/santhosh-tekuri/jsonschema/v5), which stays the
+// reference and produces the errors, mapped back to YAML positions.
 package schema

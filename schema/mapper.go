@@ -26,11 +26,11 @@ const durationHint = "use Go syntax such as 30s, 10m, 1h30m"
 
 // patternHints explains the name patterns of the runbook schema.
 var patternHints = map[string]struct{ noun, hint string }{
-	`^[a-z0-9]+(-[a-z0-9]+)*$`:                {"runbook name", "use lower-case words joined by '-', such as csm-upgrade"},
+	`^[a-z0-9]+(-[a-z0-9]+)*$`:               {"runbook name", "use lower-case words joined by '-', such as csm-upgrade"},
 	`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_-]*)*$`: {"name", "use dotted lower-case words, such as csm.takeover"},
-	`^[A-Za-z0-9][A-Za-z0-9_-]*$`:             {"step id", "use letters, digits, '_' and '-', starting with a letter or digit"},
-	`^[A-Za-z_][A-Za-z0-9_]*$`:                {"name", "use letters, digits and '_', not starting with a digit"},
-	`^[A-Za-z_][A-Za-z0-9_-]*$`:               {"name", "use letters, digits, '_' and '-', starting with a letter or '_'"},
+	`^[A-Za-z0-9][A-Za-z0-9_-]*$`:            {"step id", "use letters, digits, '_' and '-', starting with a letter or digit"},
+	`^[A-Za-z_][A-Za-z0-9_]*$`:               {"name", "use letters, digits and '_', not starting with a digit"},
+	`^[A-Za-z_][A-Za-z0-9_-]*$`:              {"name", "use letters, digits, '_' and '-', starting with a letter or '_'"},
 }
 
 // secretKey matches keys whose values are never shown in messages.
@@ -95,14 +95,14 @@ func (m *mapper) collect(ve *jsonschema.ValidationError) {
 // leaf reports one failed keyword.
 func (m *mapper) leaf(ve *jsonschema.ValidationError, kp kwPath) {
 	l := m.locate(ve.InstanceLocation)
-	if m.skipRefs && l.ref {
-		return
-	}
-	s := kp.holder
 	if kp.names {
 		m.nameError(ve, kp, l)
 		return
 	}
+	if m.skipRefs && l.ref {
+		return
+	}
+	s := kp.holder
 	subj, isWhere := m.subject(l)
 	at := l.node
 	switch kw := kp.keyword(); kw {
@@ -193,7 +193,7 @@ func (m *mapper) leaf(ve *jsonschema.ValidationError, kp kwPath) {
 		msg := fmt.Sprintf("%s: %s is not a valid %s", subj, m.brief(s, l), s.Format)
 		m.add(at, l.ptr, msg, isWhere, nil)
 	case "not":
-		m.add(at, l.ptr, subj+" is not allowed here", isWhere, nil)
+		m.add(at, l.ptr, fmt.Sprintf("%s: %s is not allowed", subj, m.brief(s, l)), isWhere, nil)
 	case "additionalItems":
 		msg := fmt.Sprintf("%s has too many items", subj)
 		m.add(at, l.ptr, msg, isWhere, nil)
@@ -266,6 +266,10 @@ func (m *mapper) nameError(ve *jsonschema.ValidationError, kp kwPath, l loc) {
 		} else {
 			msg = fmt.Sprintf("key %q%s does not match the pattern %s", name, in, pat)
 		}
+	case "maxLength":
+		msg = fmt.Sprintf("key %q%s is too long (at most %s)", name, in, plural(kp.holder.MaxLength, "character"))
+	case "minLength":
+		msg = fmt.Sprintf("key %q%s is too short (at least %s)", name, in, plural(kp.holder.MinLength, "character"))
 	default:
 		msg = fmt.Sprintf("key %q%s is not allowed: %s", name, in, ve.Message)
 	}
@@ -1130,12 +1134,9 @@ func (l loc) label() string {
 	}
 	var b strings.Builder
 	if l.index[i] {
-		b.WriteString("item ")
-	}
-	b.WriteString(l.tokens[i])
-	if l.index[i] {
-		b.Reset()
-		b.WriteString("[" + l.tokens[i] + "]")
+		i-- // the root is a list: "[0][1]"
+	} else {
+		b.WriteString(l.tokens[i])
 	}
 	for _, t := range l.tokens[i+1:] {
 		b.WriteString("[" + t + "]")

@@ -10,6 +10,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// maxDepth bounds the nesting of a converted value. yaml.v3 refuses
+// documents nested deeper than 10000, so only aliases (possibly to an
+// enclosing node, a cycle) reach it.
+const maxDepth = 10000
+
 // MaxAliasExpansion bounds the number of nodes that aliases may expand to in
 // one document, so that a small document cannot expand to an enormous value
 // (the "billion laughs" attack).
@@ -34,29 +39,39 @@ func ToValue(node *yaml.Node) (any, error) {
 // converter turns nodes into values, collecting problems instead of stopping
 // at the first one so that Validate can report them all.
 type converter struct {
-	expanded int // nodes visited through aliases
+	expanded int        // nodes visited through aliases
+	alias    *yaml.Node // the outermost alias being expanded
+	depth    int        // current nesting
+	failed   bool       // the expansion limits were hit
 	problems []Problem
 }
 
 func (c *converter) fail(n *yaml.Node, format string, args ...any) {
-	c.problems = append(c.problems, Problem{Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)})
+	p := Problem{Message: fmt.Sprintf(format, args...)}
+	if n != nil {
+		p.Line, p.Column = n.Line, n.Column
+	}
+	c.problems = append(c.problems, p)
 }
 
 // value converts n. aliased > 0 when n is reached through an alias.
 func (c *converter) value(n *yaml.Node, aliased int) any {
-	if n == nil {
+	if n == nil || c.failed {
 		return nil
 	}
-	if aliased > 0 {
-		c.expanded++
-		if c.expanded > MaxAliasExpansion {
-			if c.expanded == MaxAliasExpansion+1 {
-				c.fail(n, "aliases expand to more than %d nodes", MaxAliasExpansion)
-			}
-			return nil
-		}
+	if aliased > 0 && !c.count() {
+		return nil
+	}
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxDepth {
+		c.failed = true
+		c.fail(c.alias, "aliases nest deeper than %d levels (an alias inside its own anchor?)", maxDepth)
+		return nil
 	}
 	switch n.Kind {
+	case 0: // the zero Node: an empty document
+		return nil
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil
@@ -66,6 +81,9 @@ func (c *converter) value(n *yaml.Node, aliased int) any {
 		if n.Alias == nil {
 			c.fail(n, "alias *%s refers to no anchor", n.Value)
 			return nil
+		}
+		if aliased == 0 {
+			c.alias = n
 		}
 		return c.value(n.Alias, aliased+1)
 	case yaml.SequenceNode:
@@ -146,11 +164,41 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, aliased int, merge
 	}
 }
 
+// count counts one node visited through an alias, reporting false (once
+// with a problem) beyond the limit.
+func (c *converter) count() bool {
+	if c.failed {
+		return false
+	}
+	c.expanded++
+	if c.expanded > MaxAliasExpansion {
+		c.failed = true
+		c.fail(c.alias, "aliases expand to more than %d nodes", MaxAliasExpansion)
+		return false
+	}
+	return true
+}
+
 func (c *converter) merge(m *yaml.Node, out map[string]any, aliased int, merged map[string]bool) {
+	if c.failed {
+		return
+	}
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxDepth {
+		c.failed = true
+		c.fail(m, "merge keys nest deeper than %d levels (a merge of its own anchor?)", maxDepth)
+		return
+	}
 	for m.Kind == yaml.AliasNode && m.Alias != nil {
+		if aliased == 0 {
+			c.alias = m
+		}
 		m = m.Alias
 		aliased++
-		c.expanded++
+		if !c.count() {
+			return
+		}
 	}
 	switch m.Kind {
 	case yaml.MappingNode:
@@ -159,6 +207,9 @@ func (c *converter) merge(m *yaml.Node, out map[string]any, aliased int, merged 
 		for _, item := range m.Content {
 			it := item
 			for it.Kind == yaml.AliasNode && it.Alias != nil {
+				if aliased == 0 {
+					c.alias = it
+				}
 				it = it.Alias
 			}
 			if it.Kind != yaml.MappingNode {

@@ -203,6 +203,11 @@ func (s *SSH) Close() error {
 // Run sends SIGKILL to the command, closes its session, and returns -1 and an
 // error wrapping ctx.Err(). Errors name the target and never contain the
 // password or key material.
+//
+// OpenSSH's sshd delivers the signal to the command's process group, but
+// only in sessions with privilege separation: for a root login it ignores
+// it, and the command then ends only when closing the session (its stdin
+// reaching EOF, its output breaking) makes it exit.
 func (s *SSH) Run(ctx context.Context, cmd Command) (int, error) {
 	if err := cmd.validate(); err != nil {
 		return -1, fmt.Errorf("remote: ssh %s: %w", s, err)

@@ -144,7 +144,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		code = exitFailed
 	}
 	if sim != nil {
-		fmt.Fprintln(progressOut, sim.summary())
+		fmt.Fprintln(progressOut, sim.summary(err == nil && !f.dryRun))
 	}
 	return code
 }
@@ -304,10 +304,10 @@ func simParams(pair *csmtest.Pair, exe, dir string) map[string]any {
 		"server_stop":      list(pair.ServerArgv(exe, "stop", simControlCommand)),
 		"server_start":     list(pair.ServerArgv(exe, "start", simControlCommand)),
 		"backup_dir":       dir,
-		"sync_timeout":     "1m",
-		"takeover_timeout": "1m",
-		"install_timeout":  "5m",
-		"poll_interval":    "200ms",
+		"sync_timeout":     "10s",
+		"takeover_timeout": "10s",
+		"install_timeout":  "20s",
+		"poll_interval":    "100ms",
 	}
 	if s := pair.Secondary(); s != nil {
 		m["secondary"] = s.Addr()
@@ -315,7 +315,14 @@ func simParams(pair *csmtest.Pair, exe, dir string) map[string]any {
 	return m
 }
 
-func (s *simulation) summary() string { return s.pair.Summary(s.target) }
+// summary is the simulator's verdict: the safety invariants, and the final
+// state too when the upgrade completed.
+func (s *simulation) summary(completed bool) string {
+	if completed {
+		return s.pair.Summary(s.target)
+	}
+	return s.pair.SafetySummary()
+}
 
 func (s *simulation) close() {
 	s.pair.Close()

@@ -181,9 +181,21 @@ func diffSessions(want, have []csm.SessionShort) string {
 // and [Pair.CheckFinal] finds nothing, else "simulator: violated: NAME
 // (detail); NAME (detail)".
 func (p *Pair) Summary(targetVersion string) string {
-	vs := append(p.Violations(), p.CheckFinal(targetVersion)...)
+	return summary(append(p.Violations(), p.CheckFinal(targetVersion)...), "")
+}
+
+// SafetySummary is the summary line for an upgrade that stopped before it
+// completed: it names the safety invariants violated so far and does not
+// check the final state (target versions, HA re-established, sessions),
+// which a stopped upgrade does not reach. It starts with "simulator:
+// invariants held" when none was violated.
+func (p *Pair) SafetySummary() string {
+	return summary(p.Violations(), " (the upgrade stopped before the end: the final state was not checked)")
+}
+
+func summary(vs []Violation, held string) string {
 	if len(vs) == 0 {
-		return "simulator: invariants held"
+		return "simulator: invariants held" + held
 	}
 	parts := make([]string, len(vs))
 	for i, v := range vs {
