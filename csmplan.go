@@ -33,9 +33,13 @@ const DefaultRunbookName = "csm-upgrade.yaml"
 // false: steps 4-7), with a configuration backup before any installer runs.
 func DefaultRunbook() []byte { return bytes.Clone(csm.UpgradeRunbook) }
 
+// CSMOptions configure the CSM actions: how commands reach a server's host
+// (local or SSH) and the timeout of REST requests.
+type CSMOptions = csm.Options
+
 // NewRegistry returns a new registry with the generic built-ins and the CSM
 // actions and probes, configured by opts.
-func NewRegistry(opts csm.Options) (*actions.Registry, error) {
+func NewRegistry(opts CSMOptions) (*actions.Registry, error) {
 	r := actions.NewRegistry()
 	if err := actions.RegisterBuiltins(r); err != nil {
 		return nil, err
@@ -47,7 +51,7 @@ func NewRegistry(opts csm.Options) (*actions.Registry, error) {
 }
 
 var defaultRegistry = sync.OnceValue(func() *actions.Registry {
-	r, err := NewRegistry(csm.Options{})
+	r, err := NewRegistry(CSMOptions{})
 	if err != nil {
 		panic(err) // the built-in registrations are fixed: an error is a bug
 	}

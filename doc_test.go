@@ -1,0 +1,240 @@
+package csmplan_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/csmplan/csmplan"
+	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/actions/actionstest"
+	"github.com/csmplan/csmplan/plan"
+	"github.com/csmplan/csmplan/runner"
+)
+
+// Load a runbook and run it: the README's first example.
+func Example() {
+	src := []byte(`
+apiVersion: csmplan/v1
+kind: Runbook
+name: hello
+params:
+  who: {type: string, default: world}
+steps:
+  - id: greet
+    action: log
+    with: {message: "hello, ${params.who}"}
+    post:
+      - value: ${steps.greet.outputs.message}
+        expect: {matches: "^hello"}
+`)
+	p, err := csmplan.Load("hello.yaml", src)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	report, err := csmplan.Run(context.Background(), p, runner.Options{Params: map[string]any{"who": "csmplan"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(report.Outcome, report.Step("greet").Outputs["message"])
+	// Output: succeeded hello, csmplan
+}
+
+// Every problem of a runbook is reported at once, sorted, each as
+// FILE:LINE:COL: message; plan.Render adds code frames.
+func ExampleLoad_errors() {
+	src := []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: broken
+steps:
+  - id: one
+    action: lgo
+    tiemout: 5m
+  - id: two
+    action: log
+    with: {message: "${steps.three.outputs.message}"}
+  - id: three
+    action: log
+    with: {message: x}
+`)
+	_, err := csmplan.Load("broken.yaml", src)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, plan.ErrUnknown), errors.Is(err, plan.ErrReference))
+	// Output:
+	// broken.yaml:6:13: unknown action "lgo" (did you mean "log"?)
+	// broken.yaml:7:5: unknown key "tiemout" in step (did you mean "timeout"?)
+	// broken.yaml:10:22: ${steps.three.outputs.message} refers to step "three", which comes later (line 11): a step may only use outputs of steps before it
+	// true true
+}
+
+// The default runbook is the CSM HA upgrade.
+func ExampleLoadDefault() {
+	p, err := csmplan.LoadDefault()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.Name, len(p.Steps), "steps, first:", p.Steps[0].ID)
+	// Output: csm-upgrade 13 steps, first: check-primary
+}
+
+// Adding an action takes a spec and a constructor. Register it into a
+// registry of your own, and load and run with that registry.
+func Example_customAction() {
+	reg, err := csmplan.NewRegistry(csmplan.CSMOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = reg.RegisterAction(actions.Spec{
+		Name:    "site.ticket",
+		Summary: "Open a change ticket",
+		Args:    []byte(`{"type": "object", "required": ["title"], "additionalProperties": false, "properties": {"title": {"type": "string", "description": "Ticket title"}}}`),
+		Outputs: []actions.Output{{Name: "id", Type: "string", Description: "Ticket id"}},
+		Mutates: true,
+	}, func() actions.Action {
+		return actions.ActionFunc(func(ctx context.Context, call *actions.Call) (actions.Outputs, error) {
+			title, _ := call.String("title")
+			return actions.Outputs{"id": "CHG-" + strings.ToUpper(title[:3])}, nil
+		})
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, err := plan.Parse("ticket.yaml", []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: ticket
+steps:
+  - id: open
+    action: site.ticket
+    with: {title: upgrade}
+`), plan.WithRegistry(reg))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	report, _ := runner.Run(context.Background(), p, runner.Options{Registry: reg})
+	fmt.Println(report.Step("open").Outputs["id"])
+	// Output: CHG-UPG
+}
+
+// A table-driven test of a plan: scripted fakes on a virtual clock check
+// the plan's path through several scenarios in milliseconds, 30-minute
+// waits included.
+func Example_tableDriven() {
+	src := []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: failover
+steps:
+  - id: takeover
+    pre:
+      - probe: ha
+        expect: {path: status, equals: Synchronized}
+        wait: {timeout: 30m, interval: 30s}
+    action: takeover
+    retry: {attempts: 2, interval: 1m}
+`)
+	synced := actionstest.Returns(map[string]any{"status": "Synchronized"})
+	pending := actionstest.Returns(map[string]any{"status": "Synchronization Pending"})
+	scenarios := []struct {
+		name     string
+		ha       []actionstest.Result
+		takeover []actionstest.Result
+	}{
+		{"synchronized", []actionstest.Result{synced}, nil},
+		{"synchronizes after 10 minutes", []actionstest.Result{pending.Times(20), synced}, nil},
+		{"never synchronizes", []actionstest.Result{pending}, nil},
+		{"takeover fails once", []actionstest.Result{synced}, []actionstest.Result{actionstest.Fails(errors.New("IWNR1234E")), {}}},
+	}
+	for _, sc := range scenarios {
+		kit := actionstest.NewKit()
+		kit.Probe("ha", sc.ha...)
+		kit.Action("takeover", sc.takeover...)
+		reg := kit.Registry()
+		p, err := plan.Parse("failover.yaml", src, plan.WithRegistry(reg))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		report, _ := runner.Run(context.Background(), p, runner.Options{Registry: reg, Clock: kit.Clock})
+		s := report.Step("takeover")
+		fmt.Printf("%-30s %-9s waited %-6s attempts %d\n", sc.name, s.Outcome, s.Pre[0].Waited, len(s.Attempts))
+	}
+	// Output:
+	// synchronized                   succeeded waited 0s     attempts 1
+	// synchronizes after 10 minutes  succeeded waited 10m0s  attempts 1
+	// never synchronizes             failed    waited 30m0s  attempts 0
+	// takeover fails once            succeeded waited 0s     attempts 2
+}
+
+// Observers see every event, secrets redacted; SlogObserver logs them.
+func ExampleRun_observers() {
+	src := []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: secret
+params:
+  password: {type: string, secret: true}
+steps:
+  - id: login
+    action: log
+    with: {message: "logging in with ${params.password}"}
+`)
+	p, _ := csmplan.Load("secret.yaml", src)
+	print := runner.ObserverFunc(func(e runner.Event) {
+		if e.Kind == runner.ActionLog || e.Kind == runner.StepEnd {
+			fmt.Println(e.Kind, strings.TrimSpace(e.Message+" "+string(e.Outcome)))
+		}
+	})
+	report, _ := csmplan.Run(context.Background(), p, runner.Options{
+		Params:    map[string]any{"password": "hunter2"},
+		Observers: []runner.Observer{print},
+	})
+	fmt.Println(report.Step("login").Outputs["message"])
+	// Output:
+	// action.log logging in with [redacted]
+	// step.end succeeded
+	// logging in with [redacted]
+}
+
+// TestReadmeSnippets keeps the README honest: every runbook in it loads,
+// and every Go snippet is the body of one of the examples above.
+func TestReadmeSnippets(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples, err := os.ReadFile("doc_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	squash := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	body := squash(string(examples))
+	blocks := regexp.MustCompile("(?s)```(yaml|go)\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
+	runbooks, snippets := 0, 0
+	for _, b := range blocks {
+		lang, code := b[1], b[2]
+		switch {
+		case lang == "yaml" && strings.Contains(code, "apiVersion:"):
+			runbooks++
+			if _, err := csmplan.Load("README.md", []byte(code)); err != nil {
+				t.Errorf("README runbook does not load:\n%v", err)
+			}
+		case lang == "go":
+			snippets++
+			if !strings.Contains(body, squash(code)) {
+				t.Errorf("README Go snippet is not in doc_test.go:\n%s", code)
+			}
+		}
+	}
+	if runbooks == 0 || snippets < 3 {
+		t.Errorf("found %d runbooks and %d Go snippets in the README", runbooks, snippets)
+	}
+}
