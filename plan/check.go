@@ -180,8 +180,8 @@ func (d *decoder) check(pl *Plan) {
 		targets[t.Name] = true
 	}
 	for _, s := range pl.Steps {
-		if s.Action == "" && len(s.Pre) == 0 && len(s.Post) == 0 && !d.schemaPos[s.Pos] && !d.incomplete[s] {
-			d.p.add(ErrSchema, s.Pos, 0, "", "step %q does nothing: give it an action, pre or post conditions", s.ID)
+		if s.Action == "" && len(s.Pre) == 0 && len(s.Post) == 0 && !d.incomplete[s] {
+			d.p.addSoft(ErrSchema, s.Pos, 0, "step %q does nothing: give it an action, pre or post conditions", s.ID)
 		}
 		if s.When != nil {
 			d.checkCondition(s.When, sc, s, saves, allSteps, reg, targets)
@@ -302,9 +302,7 @@ func (d *decoder) checkWhen(c *Condition, sc *scope) {
 			d.p.add(ErrType, r.Pos, len(r.Source), "", "when: %s is a param of type %s, not boolean: compare it with a condition (value: %s, expect: {equals: ...})", r.Source, p.Type, r.Source)
 		}
 	default:
-		if !d.schemaPos[c.Pos] {
-			d.p.add(ErrType, c.Pos, 0, "", "when: want true, false, a reference or a condition, got %s %s", TypeName(v), Format(quoteIfString(v)))
-		}
+		d.p.addSoft(ErrType, c.Pos, 0, "when: want true, false, a reference or a condition, got %s %s", TypeName(v), Format(quoteIfString(v)))
 	}
 }
 

@@ -83,15 +83,36 @@ type problems struct {
 	file string
 	src  []byte
 	list []*Error
+	// soft problems yield to a schema problem at the same position: the
+	// schema's message says it first and better.
+	soft   map[*Error]bool
+	schema map[Pos]bool
 }
 
 func (p *problems) add(kind error, pos Pos, length int, suggestion, format string, args ...any) {
 	p.list = append(p.list, &Error{File: p.file, Pos: pos, Len: length, Msg: fmt.Sprintf(format, args...), Suggestion: suggestion, Err: kind, src: p.src})
 }
 
+// addSoft adds a problem that is dropped if the schema reports one at the
+// same position.
+func (p *problems) addSoft(kind error, pos Pos, length int, format string, args ...any) {
+	p.add(kind, pos, length, "", format, args...)
+	if p.soft == nil {
+		p.soft = map[*Error]bool{}
+	}
+	p.soft[p.list[len(p.list)-1]] = true
+}
+
 // err returns the problems sorted by position, deduplicated, combined with
 // go-multierror; nil when there are none.
 func (p *problems) err() error {
+	kept := p.list[:0]
+	for _, e := range p.list {
+		if !p.soft[e] || !p.schema[e.Pos] {
+			kept = append(kept, e)
+		}
+	}
+	p.list = kept
 	if len(p.list) == 0 {
 		return nil
 	}

@@ -56,7 +56,7 @@ func fromText(t ParamType, s string) (any, error) {
 	case TypeList, TypeObject:
 		var v any
 		if err := json.Unmarshal([]byte(s), &v); err == nil {
-			return normalizeJSON(v), nil
+			return Normalize(v), nil
 		}
 		var n yaml.Node
 		if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) == 0 {
@@ -69,21 +69,24 @@ func fromText(t ParamType, s string) (any, error) {
 	return s, nil
 }
 
-// normalizeJSON turns the float64 numbers of encoding/json into int64 where
-// they are integral, as the loader does for YAML.
-func normalizeJSON(v any) any {
+// Normalize turns a value decoded by encoding/json or yaml.v3 into the
+// values the loader makes: integral numbers (encoding/json's float64,
+// yaml.v3's int) become int64; lists and maps are normalized in place.
+func Normalize(v any) any {
 	switch t := v.(type) {
+	case int:
+		return int64(t)
 	case float64:
 		if t == float64(int64(t)) {
 			return int64(t)
 		}
 	case []any:
 		for i := range t {
-			t[i] = normalizeJSON(t[i])
+			t[i] = Normalize(t[i])
 		}
 	case map[string]any:
 		for k := range t {
-			t[k] = normalizeJSON(t[k])
+			t[k] = Normalize(t[k])
 		}
 	}
 	return v

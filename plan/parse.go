@@ -40,7 +40,7 @@ func Parse(filename string, src []byte, opts ...Option) (*Plan, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d := &decoder{p: &problems{file: filename, src: src}, cfg: cfg, budget: maxNodes}
+	d := &decoder{p: &problems{file: filename, src: src, schema: map[Pos]bool{}}, cfg: cfg, budget: maxNodes}
 	pl := d.load(filename, src)
 	if err := d.p.err(); err != nil {
 		return nil, err
@@ -79,10 +79,7 @@ type decoder struct {
 	p      *problems
 	cfg    loadConfig
 	budget int
-	// schemaPos are the positions schema problems were reported at: a
-	// semantic check does not report a second problem there.
-	schemaPos map[Pos]bool
-	plan      *Plan
+	plan   *Plan
 	// nodes keeps the YAML node of each `with:` value for argument checks.
 	nodes map[*Value]*yaml.Node
 	// incomplete steps have unknown keys, which the schema reports: checks
@@ -105,6 +102,45 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 		d.p.add(ErrSyntax, pos, 1, "", "not a text file: invalid UTF-8 or a NUL byte here")
 		return nil
 	}
+	root := parseSplit(src)
+	if root == nil {
+		root = d.parseWhole(src)
+		if root == nil {
+			return nil
+		}
+	}
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		d.p.add(ErrSchema, nodePos(root), 0, "", "a runbook is a mapping with apiVersion, kind, name and steps; got %s", nodeKind(root))
+		return nil
+	}
+	if !d.checkDuplicates(root, 0) {
+		return nil
+	}
+	// The schema check and the decoding only read the node tree: they run
+	// side by side. A semantic problem at a position where the schema
+	// reported one is dropped (see problems.err).
+	schemaDone := make(chan []schema.Problem, 1)
+	go func() { schemaDone <- schema.Validate(root) }()
+	d.nodes = map[*Value]*yaml.Node{}
+	d.incomplete = map[*Step]bool{}
+	pl := &Plan{Filename: filename, Source: src}
+	d.plan = pl
+	d.decodePlan(root, pl)
+	d.check(pl)
+	for _, pr := range <-schemaDone {
+		pos := Pos{Line: pr.Line, Column: pr.Column}
+		d.p.add(ErrSchema, pos, 0, pr.Suggestion, "%s", pr.Message)
+		d.p.schema[pos] = true
+	}
+	return pl
+}
+
+// parseWhole parses the whole document, reporting syntax errors and a
+// second document.
+func (d *decoder) parseWhole(src []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -120,30 +156,7 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 		d.syntax(src, err)
 		return nil
 	}
-	root := &doc
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = root.Content[0]
-	}
-	if root.Kind != yaml.MappingNode {
-		d.p.add(ErrSchema, nodePos(root), 0, "", "a runbook is a mapping with apiVersion, kind, name and steps; got %s", nodeKind(root))
-		return nil
-	}
-	if !d.checkDuplicates(root, 0) {
-		return nil
-	}
-	d.schemaPos = map[Pos]bool{}
-	for _, pr := range schema.Validate(root) {
-		pos := Pos{Line: pr.Line, Column: pr.Column}
-		d.schemaPos[pos] = true
-		d.p.add(ErrSchema, pos, 0, pr.Suggestion, "%s", pr.Message)
-	}
-	d.nodes = map[*Value]*yaml.Node{}
-	d.incomplete = map[*Step]bool{}
-	pl := &Plan{Filename: filename, Source: src}
-	d.plan = pl
-	d.decodePlan(root, pl)
-	d.check(pl)
-	return pl
+	return &doc
 }
 
 func (d *decoder) syntax(src []byte, err error) {
@@ -547,7 +560,7 @@ func (d *decoder) expect(n *yaml.Node) *Expect {
 		}
 		e.Matchers = append(e.Matchers, m)
 	})
-	if len(e.Matchers) == 0 && !unknown && !d.schemaPos[e.Pos] {
+	if len(e.Matchers) == 0 && !unknown {
 		d.semantic(ErrSchema, n, "expect needs at least one matcher (%s)", strings.Join(matcherOps, ", "))
 	}
 	return e
@@ -657,9 +670,6 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 // one there.
 func (d *decoder) semantic(kind error, n *yaml.Node, format string, args ...any) {
 	pos := nodePos(n)
-	if d.schemaPos[pos] {
-		return
-	}
 	length := 0
 	if n.Kind == yaml.ScalarNode && !strings.Contains(n.Value, "\n") {
 		length = utf8.RuneCountInString(n.Value)
@@ -667,5 +677,5 @@ func (d *decoder) semantic(kind error, n *yaml.Node, format string, args ...any)
 			length += 2
 		}
 	}
-	d.p.add(kind, pos, length, "", format, args...)
+	d.p.addSoft(kind, pos, length, format, args...)
 }

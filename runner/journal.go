@@ -149,7 +149,7 @@ func (j *Journal) load() (int, error) {
 		case "step.start":
 			j.previous[rec.Step] = &journalStep{Outcome: NotRun}
 		case "step.end":
-			j.previous[rec.Step] = &journalStep{Outcome: rec.Outcome, Outputs: normalizeJSON(rec.Outputs), Vars: normalizeJSON(rec.Vars)}
+			j.previous[rec.Step] = &journalStep{Outcome: rec.Outcome, Outputs: normalizeMap(rec.Outputs), Vars: normalizeMap(rec.Vars)}
 		}
 	}
 	if good < len(data) {
@@ -163,29 +163,12 @@ func (j *Journal) load() (int, error) {
 	return n, nil
 }
 
-func normalizeJSON(m map[string]any) map[string]any {
+// normalizeMap normalizes the numbers of a map read back from JSON.
+func normalizeMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	var fix func(v any) any
-	fix = func(v any) any {
-		switch t := v.(type) {
-		case float64:
-			if t == float64(int64(t)) {
-				return int64(t)
-			}
-		case []any:
-			for i := range t {
-				t[i] = fix(t[i])
-			}
-		case map[string]any:
-			for k := range t {
-				t[k] = fix(t[k])
-			}
-		}
-		return v
-	}
-	return fix(m).(map[string]any)
+	return plan.Normalize(m).(map[string]any)
 }
 
 func digest(b []byte) string {

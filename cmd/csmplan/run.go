@@ -55,7 +55,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "run", "[RUNBOOK]", "Run a runbook, by default the built-in CSM HA upgrade. Progress is shown\nstep by step; a failure shows the condition evidence and the runbook line.\nExit 0 success, 1 the run failed, 2 usage or load error, 130 interrupted\n(resume with --journal FILE --resume).\n\nTry: csmplan run --simulate")
 	var f runFlags
 	f.register(fs, true)
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
@@ -66,7 +66,7 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "plan", "[RUNBOOK]", "Dry run: check what can be checked (read-only probes run for real) and say, for\neach step, would run / would skip (why) / blocked (which condition, what was\nobserved). No action that changes anything runs.")
 	var f runFlags
 	f.register(fs, false)
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
@@ -127,6 +127,12 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	prog := newProgress(progressOut, e.color() && !f.json, e.isTerminal() && !f.json, p)
 	opts.Observers = append(opts.Observers, prog)
 	rep, err := runner.Run(ctx, p, opts)
+	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
+		// The run did not start: its params or targets do not bind, or the
+		// journal belongs to another run. A usage error, not a failed run.
+		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
+	}
 	prog.summary(rep)
 	code = exitOK
 	switch {
@@ -162,7 +168,7 @@ func readParams(f *runFlags) (map[string]any, error) {
 			return nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
 		}
 		for k, v := range m {
-			params[k] = jsonLike(v)
+			params[k] = plan.Normalize(v)
 		}
 	}
 	for _, kv := range f.params {
@@ -173,24 +179,6 @@ func readParams(f *runFlags) (map[string]any, error) {
 		params[k] = v
 	}
 	return params, nil
-}
-
-// jsonLike turns yaml.v3's int into int64 and map[string]interface{} and
-// []interface{} into the types the runner uses.
-func jsonLike(v any) any {
-	switch t := v.(type) {
-	case int:
-		return int64(t)
-	case []any:
-		for i := range t {
-			t[i] = jsonLike(t[i])
-		}
-	case map[string]any:
-		for k := range t {
-			t[k] = jsonLike(t[k])
-		}
-	}
-	return v
 }
 
 // approver answers manual gates: --yes approves; on a terminal, the
