@@ -33,7 +33,10 @@ var (
 //
 // Resuming skips the steps the journal records as done; a step that was
 // interrupted (or failed) is done if its postconditions hold, else it runs
-// again from its preconditions. A journal written by a different runbook,
+// again from its preconditions. When the journal records that the step's
+// action had started, its postconditions are given their waits: the action
+// (an installer, say) may still be taking effect, and running it again
+// while it does would be worse than waiting. A journal written by a different runbook,
 // or with different params, is refused; secret params are not compared (a
 // password may change between two attempts) and never written.
 type Journal struct {
@@ -47,7 +50,7 @@ type Journal struct {
 
 // journalRecord is one line of a journal.
 type journalRecord struct {
-	Type    string            `json:"type"` // run, step.start, step.end, run.end
+	Type    string            `json:"type"` // run, step.start, action.start, step.end, run.end
 	Runbook string            `json:"runbook,omitempty"`
 	Digest  string            `json:"digest,omitempty"`
 	Params  map[string]string `json:"params,omitempty"` // param name -> digest of its value
@@ -62,6 +65,8 @@ type journalStep struct {
 	Outcome Outcome
 	Outputs map[string]any
 	Vars    map[string]any
+	// Acted: the step's action had started (it may have taken effect).
+	Acted bool
 }
 
 func (s *journalStep) done() bool {
@@ -148,6 +153,10 @@ func (j *Journal) load() (int, error) {
 			}
 		case "step.start":
 			j.previous[rec.Step] = &journalStep{Outcome: NotRun}
+		case "action.start":
+			if st := j.previous[rec.Step]; st != nil {
+				st.Acted = true
+			}
 		case "step.end":
 			j.previous[rec.Step] = &journalStep{Outcome: rec.Outcome, Outputs: normalizeMap(rec.Outputs), Vars: normalizeMap(rec.Vars)}
 		}
@@ -220,6 +229,11 @@ func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
 
 func (j *Journal) stepStart(id string) error {
 	return j.write(journalRecord{Type: "step.start", Step: id}, false)
+}
+
+// actionStart records, synced, that the step's action is about to run.
+func (j *Journal) actionStart(id string) error {
+	return j.write(journalRecord{Type: "action.start", Step: id}, true)
 }
 
 func (j *Journal) stepEnd(id string, o Outcome, outputs, vars map[string]any) error {

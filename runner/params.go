@@ -109,6 +109,8 @@ func zero(t plan.ParamType) any {
 		return []any{}
 	case plan.TypeObject:
 		return map[string]any{}
+	case plan.TypeDuration:
+		return "0s"
 	}
 	return ""
 }

@@ -32,7 +32,7 @@ type Options struct {
 	// Observers receive every event, secrets redacted.
 	Observers []Observer
 	// Journal, when set, records the run and, if it holds an earlier run
-	// of the same runbook and params, resumes it.
+	// of the same runbook and params, resumes it. A dry run ignores it.
 	Journal *Journal
 	// DryRun runs no mutating action: each step says what would happen.
 	DryRun bool
@@ -74,6 +74,9 @@ type run struct {
 func newRun(p *plan.Plan, opts Options) (*run, error) {
 	r := &run{p: p, opts: opts, clock: opts.Clock, reg: opts.Registry,
 		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal}
+	if opts.DryRun {
+		r.journal = nil // a dry run changes nothing and records nothing
+	}
 	if r.clock == nil {
 		r.clock = actions.RealClock{}
 	}
@@ -335,13 +338,23 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			return end(Failed, err.Error(), err)
 		}
 	}
-	// An interrupted step of an earlier run: done if its postconditions hold.
+	// An interrupted step of an earlier run: done if its postconditions
+	// hold. When its action had started, they get their waits: the action
+	// may still be taking effect (an installer restarting a server), and
+	// running it again meanwhile would be worse than waiting.
 	if prev := r.resumed[s.ID]; prev != nil && !dry && len(s.Post) > 0 {
 		post := make([]ConditionResult, len(s.Post))
 		allMet := true
 		for k, c := range s.Post {
-			post[k] = r.checkOnce(ctx, s, c, PhasePost, ev)
+			post[k] = r.check(ctx, s, c, PhasePost, ev, prev.Acted)
 			allMet = allMet && post[k].Status == Met
+			if ctx.Err() != nil {
+				sr.Post = post[:k+1]
+				return end(Cancelled, "cancelled while checking the postconditions of the interrupted step", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
+			}
+			if !allMet {
+				break
+			}
 		}
 		if allMet {
 			sr.Post = post
@@ -368,6 +381,11 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	}
 	if s.Action != "" {
 		spec, _ := r.reg.Spec(actions.KindAction, s.Action)
+		if !dry && r.journal != nil {
+			if err := r.journal.actionStart(s.ID); err != nil {
+				return end(Failed, err.Error(), r.stepError(s, 0, err))
+			}
+		}
 		if dry {
 			if spec.Mutates {
 				r.changed = true
