@@ -205,6 +205,9 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle("PUT "+b+"/system/ha/reconnect", true, apiReconnect)
 	s.handle("PUT "+b+"/system/ha/setServerAsStandby/{active}", true, apiSetServerAsStandby)
 	s.handle("PUT "+b+"/system/ha/setStandbyServer/{standby}/{user}/{password}", true, apiSetStandbyServer)
+	// IBM's REXX REST framework appends a port to these two paths.
+	s.handle("PUT "+b+"/system/ha/setServerAsStandby/{active}/{port}", true, apiSetServerAsStandby)
+	s.handle("PUT "+b+"/system/ha/setStandbyServer/{standby}/{user}/{password}/{port}", true, apiSetStandbyServer)
 	s.handle("PUT "+b+"/system/ha/removeHaServer/{server}", true, apiRemoveHAServer)
 	s.handle("GET "+b+"/system/version", true, apiVersion)
 	s.handle("PUT "+b+"/system/backupserver", true, apiBackupCreate)
@@ -277,6 +280,18 @@ func apiHA(s *Server, _ *http.Request) result {
 // resolve finds the server a path names: its address ("127.0.0.1:PORT" or
 // "localhost:PORT"), or a bare host (127.0.0.1, localhost), which both
 // servers share and which therefore names the partner of the called server.
+// resolvePath resolves the server named by the path value name, with the
+// optional {port} segment that some clients append.
+func (p *Pair) resolvePath(r *http.Request, name string, caller *Server) (string, *Server) {
+	ref := r.PathValue(name)
+	if port := r.PathValue("port"); port != "" {
+		if s := p.resolve(net.JoinHostPort(ref, port), caller); s != nil {
+			return ref, s
+		}
+	}
+	return ref, p.resolve(ref, caller)
+}
+
 func (p *Pair) resolve(ref string, caller *Server) *Server {
 	for _, s := range p.servers {
 		if ref == s.Addr() || ref == net.JoinHostPort("localhost", strconv.Itoa(s.port)) {
@@ -306,8 +321,7 @@ func apiReconnect(s *Server, _ *http.Request) result {
 
 func apiSetServerAsStandby(s *Server, r *http.Request) result {
 	p := s.p
-	ref := r.PathValue("active")
-	a := p.resolve(ref, s)
+	ref, a := p.resolvePath(r, "active", s)
 	switch {
 	case a == nil || a == s:
 		return p.replyResult(http.StatusOK, msgUnknownServer, "The server "+ref+" is not a server this server can be the standby of.", ref)
@@ -327,8 +341,7 @@ func apiSetServerAsStandby(s *Server, r *http.Request) result {
 
 func apiSetStandbyServer(s *Server, r *http.Request) result {
 	p := s.p
-	ref := r.PathValue("standby")
-	b := p.resolve(ref, s)
+	ref, b := p.resolvePath(r, "standby", s)
 	switch {
 	case s.role != csm.RoleActive:
 		return p.replyResult(http.StatusOK, msgNotActive, "A standby server can only be added to the active server.")

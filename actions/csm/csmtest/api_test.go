@@ -337,3 +337,13 @@ func TestEventString(t *testing.T) {
 		t.Fatalf("Server.String() = %q", s)
 	}
 }
+
+// IBM's REXX REST framework appends the server's port to the HA paths.
+func TestHAPathsWithPort(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Options{Standby: true, Clock: newFakeClock(), Faults: []string{FaultNoAutoReconnect}})
+	prim, sec := newClient(t, p, p.Primary()), newClient(t, p, p.Secondary())
+	wantMsg(t, "takeover", sec.reply("PUT", "/system/ha/takeover", nil), csm.MsgTakeoverIssued)
+	wantMsg(t, "set as standby with a port", prim.reply("PUT", "/system/ha/setServerAsStandby/127.0.0.1/"+strconv.Itoa(p.Secondary().Port()), nil), csm.MsgMadeStandby)
+	wantHA(t, "primary", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusSynchronized)
+}
