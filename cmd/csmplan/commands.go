@@ -17,7 +17,7 @@ func (e *env) color() bool { return e.getenv("NO_COLOR") == "" && e.isTerminal()
 
 func cmdValidate(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "validate", "FILE...", "Check runbooks: YAML syntax, the runbook schema, references, durations,\npatterns, and actions and probes with their arguments. Every problem is\nprinted as FILE:LINE:COL: message, with a code frame.\nExit 0 when all are valid, 1 when any has a problem, 2 on usage errors.")
-	files, code, ok := parse(fs, args)
+	files, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
@@ -32,7 +32,7 @@ func cmdValidate(_ context.Context, e *env, args []string) int {
 		if err != nil {
 			bad = true
 			if len(plan.Errors(err)) == 0 {
-				fmt.Fprintf(e.stderr, "csmplan: %v\n", err)
+				fmt.Fprintf(e.stderr, "csmplan validate: %v\n", err)
 				continue
 			}
 			plan.Render(e.stdout, err, plan.RenderOptions{Color: e.color(), Context: 1})
@@ -57,7 +57,7 @@ func plural(n int) string {
 func cmdSchema(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "schema", "", "Print the JSON Schema (draft 2020-12) of runbooks, including the arguments\nof every registered action and probe. Save it and point your editor at it:\nwith the YAML language server, put this line at the top of a runbook:\n\n  # yaml-language-server: $schema=./csmplan.schema.json")
 	base := fs.Bool("base", false, "print only the runbook format, without the actions' arguments")
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
@@ -82,7 +82,7 @@ func cmdSchema(_ context.Context, e *env, args []string) int {
 
 func cmdActions(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "actions", "[NAME]", "List the registered actions and probes with their summaries, arguments\nand outputs; with NAME, only those of that name.")
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
@@ -151,7 +151,7 @@ func writeSpec(e *env, s actions.Spec) {
 
 func cmdInit(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "init", "[FILE]", "Write the default runbook (the CSM HA upgrade) to FILE for editing\n(default csm-upgrade.yaml). Refuses to overwrite an existing file.")
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
@@ -188,7 +188,7 @@ func cmdInit(_ context.Context, e *env, args []string) int {
 
 func cmdDoc(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "doc", "[RUNBOOK]", "Render a runbook (default: the built-in CSM upgrade) as a Markdown procedure:\nnumbered steps, what is checked before and after each, timeouts, and what\nhappens on failure.")
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}

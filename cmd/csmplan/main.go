@@ -65,6 +65,11 @@ func commands() []command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C cancels the run cleanly; a second one kills at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	exe, _ := os.Executable()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		isTerminal: func() bool { return isTerminal(os.Stdout) && isTerminal(os.Stdin) }, exe: exe}
@@ -144,15 +149,28 @@ func newFlags(e *env, name, args, summary string) *flag.FlagSet {
 
 // parse parses flags and positional arguments in any order ("run FILE -p
 // a=b" as well as "run -p a=b FILE"). It returns the positional arguments,
-// or an exit code when parsing ended the command (-h, a bad flag).
-func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+// or an exit code when parsing ended the command: -h prints the usage on
+// stdout (exit 0); a bad flag prints what is wrong and the usage on stderr
+// (exit 2).
+func parse(e *env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	usage := fs.Usage
+	fs.Usage = func() {} // printed below, where it belongs
+	fs.SetOutput(io.Discard)
+	defer func() {
+		fs.Usage = usage
+		fs.SetOutput(e.stderr)
+	}()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(io.Discard)
+				fs.SetOutput(e.stdout)
+				usage()
 				return nil, exitOK, false
 			}
+			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", fs.Name(), err)
+			fs.SetOutput(e.stderr)
+			usage()
 			return nil, exitUsage, false
 		}
 		rest := fs.Args()

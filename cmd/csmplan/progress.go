@@ -17,16 +17,15 @@ import (
 // logs) lines are plain and a wait is reported when what is observed
 // changes, and at most every 10 checks otherwise.
 type progress struct {
-	w        io.Writer
-	color    bool
-	tty      bool
-	file     string
-	live     bool // a wait line is drawn and must be cleared
-	lastObs  map[string]string
-	polls    int
-	started  time.Time
-	dry      bool
-	failures []string
+	w       io.Writer
+	color   bool
+	tty     bool
+	file    string
+	live    bool // a wait line is drawn and must be cleared
+	lastObs map[string]string
+	polls   int
+	started time.Time
+	dry     bool
 }
 
 func newProgress(w io.Writer, color, tty bool, p *plan.Plan) *progress {
@@ -58,7 +57,11 @@ func (p *progress) Observe(e runner.Event) {
 		if e.DryRun {
 			what = "Dry run of"
 		}
-		fmt.Fprintf(p.w, "%s %s (%d steps)\n", what, p.paint("1", e.Message), e.Count)
+		title := e.Message // the runbook's title, else its name
+		if title == "" {
+			title = e.Runbook
+		}
+		fmt.Fprintf(p.w, "%s %s (%d steps)\n", what, p.paint("1", title), e.Count)
 	case runner.StepStart:
 		p.polls = 0
 		if !p.tty {

@@ -30,7 +30,7 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 	noDR := fs.Bool("no-standby", false, "a single server without standby (for maintain_dr=false)")
 	version := fs.String("version", "", "the version the servers run (default 6.3.10.0)")
 	target := fs.String("target-version", "", "the version the simulated installer installs")
-	rest, code, ok := parse(fs, args)
+	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
 	}
