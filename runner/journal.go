@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/csmplan/csmplan/plan"
 )
@@ -36,9 +37,10 @@ var (
 // again from its preconditions. When the journal records that the step's
 // action had started, its postconditions are given their waits: the action
 // (an installer, say) may still be taking effect, and running it again
-// while it does would be worse than waiting. A journal written by a different runbook,
-// or with different params, is refused; secret params are not compared (a
-// password may change between two attempts) and never written.
+// while it does would be worse than waiting. A journal written by a
+// different runbook, or with different params, is refused; secret params
+// are not compared (a password may change between two attempts) and never
+// written.
 type Journal struct {
 	path     string
 	f        *os.File
@@ -83,7 +85,7 @@ func OpenJournal(path string, resume bool) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%s: %w: wait for it to end, or use another journal", path, ErrJournalLocked)
@@ -105,6 +107,30 @@ func OpenJournal(path string, resume bool) (*Journal, error) {
 		return nil, fmt.Errorf("%s: %w: the journal is empty or missing", path, ErrNothingToResume)
 	}
 	return j, nil
+}
+
+// Lock retries: see lockFile.
+const (
+	lockTries = 50
+	lockPause = 2 * time.Millisecond
+)
+
+// lockFile takes an exclusive flock on f without blocking. A child process
+// forked by this process (an installer that a run starts) holds a copy of
+// every descriptor until it executes its program, and with it the locks of
+// their open files: a journal closed just now can still look locked for a
+// moment when another goroutine starts a process. So a refused lock is
+// retried for about lockTries*lockPause before it counts as another run's.
+func lockFile(f *os.File) error {
+	var err error
+	for i := 0; i < lockTries; i++ {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		time.Sleep(lockPause)
+	}
+	return err
 }
 
 // Path returns the journal's file name.

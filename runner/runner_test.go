@@ -27,7 +27,7 @@ func load(t *testing.T, reg *actions.Registry, body string) *plan.Plan {
 	return p
 }
 
-func run(t *testing.T, kit *actionstest.Kit, body string, opts runner.Options) (*runner.Report, error, []runner.Event) {
+func run(t *testing.T, kit *actionstest.Kit, body string, opts runner.Options) (*runner.Report, []runner.Event, error) {
 	t.Helper()
 	reg := kit.Registry()
 	p := load(t, reg, body)
@@ -36,7 +36,7 @@ func run(t *testing.T, kit *actionstest.Kit, body string, opts runner.Options) (
 	opts.Clock = kit.Clock
 	opts.Observers = append(opts.Observers, runner.ObserverFunc(func(e runner.Event) { events = append(events, e) }))
 	rep, err := runner.Run(context.Background(), p, opts)
-	return rep, err, events
+	return rep, events, err
 }
 
 var errBoom = errors.New("boom")
@@ -47,7 +47,7 @@ func TestRunHappyPath(t *testing.T) {
 	kit.Probe("ha", actionstest.Returns(map[string]any{"role": "Standby"}), actionstest.Returns(map[string]any{"role": "Active"}))
 	kit.AddAction(actionstest.NewFakeAction(actions.Spec{Name: "takeover", Mutates: true, Outputs: []actions.Output{{Name: "msg"}}},
 		actionstest.Succeeds(actions.Outputs{"msg": "IWNR3063I"})))
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 steps:
   - id: takeover
     pre:
@@ -81,7 +81,7 @@ func TestRunWaitPollsOnTheClock(t *testing.T) {
 	t.Parallel()
 	kit := actionstest.NewKit()
 	kit.Probe("ha", actionstest.Returns("Standby").Times(3), actionstest.Returns("Active"))
-	rep, err, events := run(t, kit, `
+	rep, events, err := run(t, kit, `
 steps:
   - id: wait
     post:
@@ -114,7 +114,7 @@ func TestRunWaitTimesOutWithEvidence(t *testing.T) {
 	t.Parallel()
 	kit := actionstest.NewKit()
 	kit.Probe("ha", actionstest.Returns(map[string]any{"role": "Standby", "status": "Synchronization Pending"}))
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 steps:
   - id: sync
     pre:
@@ -153,7 +153,7 @@ func TestRunRetriesWithBackoff(t *testing.T) {
 	t.Parallel()
 	kit := actionstest.NewKit()
 	act := kit.Action("flaky", actionstest.Fails(errBoom).Times(2), actionstest.Succeeds(nil))
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 steps:
   - id: flaky
     action: flaky
@@ -190,7 +190,7 @@ func TestRunFailures(t *testing.T) {
 			t.Parallel()
 			kit := actionstest.NewKit()
 			act := kit.Action("act", tt.result)
-			rep, err, _ := run(t, kit, "steps:\n  - id: s\n    action: act\n    "+tt.step+"\n", runner.Options{})
+			rep, _, err := run(t, kit, "steps:\n  - id: s\n    action: act\n    "+tt.step+"\n", runner.Options{})
 			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.wantText) {
 				t.Fatalf("err = %v, want %v saying %q", err, tt.wantErr, tt.wantText)
 			}
@@ -208,7 +208,7 @@ func TestRunWhenSkips(t *testing.T) {
 	t.Parallel()
 	kit := actionstest.NewKit()
 	act := kit.Action("act")
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 params:
   dr: {type: boolean, default: true}
 steps:
@@ -232,7 +232,7 @@ func TestRunContinueAndAbort(t *testing.T) {
 			kit := actionstest.NewKit()
 			kit.Action("bad", actionstest.Fails(errBoom))
 			last := kit.Action("last")
-			rep, err, _ := run(t, kit, "steps:\n  - id: a\n    action: bad\n    on_failure: "+policy+"\n  - id: b\n    action: last\n", runner.Options{})
+			rep, _, err := run(t, kit, "steps:\n  - id: a\n    action: bad\n    on_failure: "+policy+"\n  - id: b\n    action: last\n", runner.Options{})
 			if err == nil || rep.Outcome != runner.Failed {
 				t.Fatalf("err = %v, outcome %s: want a failed run", err, rep.Outcome)
 			}
@@ -253,7 +253,7 @@ func TestRunRollbackUndoesInReverseAndVerifies(t *testing.T) {
 	kit.Action("do")
 	kit.Action("undo")
 	kit.Action("bad", actionstest.Fails(errBoom))
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 defaults: {on_failure: rollback}
 steps:
   - id: one
@@ -290,7 +290,7 @@ func TestRunFailedUndoIsReported(t *testing.T) {
 	kit.Action("do")
 	kit.Action("undo", actionstest.Fails(errors.New("undo exploded")))
 	kit.Action("bad", actionstest.Fails(errBoom))
-	_, err, _ := run(t, kit, `
+	_, _, err := run(t, kit, `
 steps:
   - id: one
     action: do
@@ -333,7 +333,7 @@ func TestRunRedactsSecrets(t *testing.T) {
 	kit := actionstest.NewKit()
 	kit.AddAction(actionstest.NewFakeAction(actions.Spec{Name: "echo", Mutates: true, Outputs: []actions.Output{{Name: "said"}}},
 		actionstest.Result{Outputs: actions.Outputs{"said": "login with hunter2!"}, Err: errors.New("bad password hunter2")}))
-	rep, err, events := run(t, kit, `
+	rep, events, err := run(t, kit, `
 params:
   password: {type: string, secret: true}
 steps:
@@ -366,7 +366,7 @@ func TestRunUnmetStructureHasDiff(t *testing.T) {
 	kit := actionstest.NewKit()
 	kit.Probe("sessions", actionstest.Returns([]any{map[string]any{"name": "MM1", "state": "Prepared"}}),
 		actionstest.Returns([]any{map[string]any{"name": "MM1", "state": "Suspended"}}))
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 steps:
   - id: before
     pre:
@@ -424,7 +424,7 @@ func TestRunDryRun(t *testing.T) {
 	kit := actionstest.NewKit()
 	probe := kit.Probe("ha", actionstest.Returns("Standby"))
 	act := kit.Action("takeover")
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 params:
   dr: {type: boolean, default: false}
 steps:
@@ -457,7 +457,7 @@ func TestRunDryRunBlocked(t *testing.T) {
 	kit := actionstest.NewKit()
 	kit.Probe("ha", actionstest.Returns("Active"))
 	kit.Action("takeover")
-	rep, err, _ := run(t, kit, `
+	rep, _, err := run(t, kit, `
 steps:
   - id: takeover
     pre: [{probe: ha, expect: {equals: Standby}}]

@@ -56,12 +56,25 @@ func (p *plugin) actionDefs() []*actionDef {
 			p: p,
 			spec: actions.Spec{
 				Name:    "csm.takeover",
-				Summary: "Issue an HA takeover on the standby CSM server, which becomes active (PUT /system/ha/takeover)",
+				Summary: "Issue an HA takeover on the standby CSM server, which becomes active (PUT /system/ha/takeover); a retry first checks whether an earlier attempt took effect",
 				Args:    targetOnly("the csm.takeover action; target is the standby server"),
 				Outputs: replyOutputs,
 				Mutates: true,
 			},
-			run: func(ctx context.Context, _ *actions.Call, s *session) (actions.Outputs, error) {
+			run: func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
+				if call.Attempt > 1 {
+					// An earlier attempt may have been applied by the server
+					// with its reply lost (a connection reset): a second
+					// takeover on the now active server would be refused.
+					ha, err := s.client.HA(ctx)
+					if err != nil {
+						return nil, fmt.Errorf("checking the HA role before retrying the takeover: %w", err)
+					}
+					if ha.IsLocalActive {
+						call.Logf("csm.takeover on %s: the server is already active: the takeover of an earlier attempt took effect; not issuing it again", s.t.server())
+						return actions.Outputs{"msg": ha.Msg, "text": "The server is already the active server: the takeover of an earlier attempt took effect."}, nil
+					}
+				}
 				r, err := s.client.Takeover(ctx)
 				if err != nil {
 					return nil, err
