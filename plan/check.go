@@ -252,16 +252,16 @@ func (d *decoder) expectRefs(e *Expect, sc *scope, s *Step, saves map[string]Pos
 			case "gt", "gte", "lt", "lte":
 				if _, isNum := toFloat(st); !isNum {
 					if _, isStr := st.(string); !isStr {
-						d.p.add(ErrType, m.Arg.Pos, 0, "", "%s: want a number or a dotted version such as 6.3.10.1, got %s", m.Op, TypeName(st))
+						d.p.addSoft(ErrType, m.Arg.Pos, 0, "%s: want a number or a dotted version such as 6.3.10.1, got %s", m.Op, TypeName(st))
 					}
 				}
 			case "in", "not_in":
 				if _, isList := st.([]any); !isList {
-					d.p.add(ErrType, m.Arg.Pos, 0, "", "%s: want a list, got %s", m.Op, TypeName(st))
+					d.p.addSoft(ErrType, m.Arg.Pos, 0, "%s: want a list, got %s", m.Op, TypeName(st))
 				}
 			case "empty":
 				if _, isBool := st.(bool); !isBool {
-					d.p.add(ErrType, m.Arg.Pos, 0, "", "empty: want true or false, got %s", TypeName(st))
+					d.p.addSoft(ErrType, m.Arg.Pos, 0, "empty: want true or false, got %s", TypeName(st))
 				}
 			}
 		}

@@ -234,3 +234,14 @@ func TestCustomRegistry(t *testing.T) {
 		t.Errorf("err = %v, want %s", err, want)
 	}
 }
+
+// A problem that the schema reports is not reported again by a semantic
+// check at the same place.
+func TestParseOneProblemPerPlace(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - id: a\n    pre:\n      - value: 1\n        expect: {gt: [1]}\n"
+	_, err := plan.Parse("t.yaml", []byte(src))
+	if errs := plan.Errors(err); len(errs) != 1 || errs[0].Pos != (plan.Pos{Line: 8, Column: 22}) {
+		t.Errorf("errors = %v, want one at 8:22", err)
+	}
+}
