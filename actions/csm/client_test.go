@@ -430,6 +430,8 @@ func TestRequestTimeout(t *testing.T) {
 		"GET /system/version": func(w http.ResponseWriter, r *http.Request) {
 			n.Add(1)
 			<-r.Context().Done()
+			// Abort without a reply: returning would send an empty 200.
+			panic(http.ErrAbortHandler)
 		},
 	})
 	clk := newFakeClock()
