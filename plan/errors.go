@@ -207,12 +207,27 @@ func renderFrame(w io.Writer, e *Error, context int, blue, red, reset string) {
 	fmt.Fprintf(w, "%s%*s |%s %s%s%s\n", blue, width, "", reset, strings.Repeat(" ", col), red+strings.Repeat("^", max(n, 1)), reset)
 }
 
-// tokenLen is the length of the token at the start of s.
+// tokenLen is the length of the token at the start of s: a quoted string
+// to its closing quote, otherwise up to ": ", a flow indicator, a comment
+// or the end of the line.
 func tokenLen(s []rune) int {
+	if len(s) > 0 && (s[0] == '"' || s[0] == '\'') {
+		for i := 1; i < len(s); i++ {
+			if s[i] == s[0] && (s[0] == '\'' || s[i-1] != '\\') {
+				return i + 1
+			}
+		}
+		return len(s)
+	}
+	n := len(s)
 	for i, r := range s {
-		if r == ' ' || r == ':' || r == ',' || r == '}' || r == ']' || r == '#' {
-			return i
+		if r == ',' || r == '}' || r == ']' || r == ':' && (i+1 == len(s) || s[i+1] == ' ') || r == '#' && i > 0 && s[i-1] == ' ' {
+			n = i
+			break
 		}
 	}
-	return len(s)
+	for n > 0 && s[n-1] == ' ' {
+		n--
+	}
+	return n
 }

@@ -245,3 +245,14 @@ func TestParseOneProblemPerPlace(t *testing.T) {
 		t.Errorf("errors = %v, want one at 8:22", err)
 	}
 }
+
+func TestRenderUnderlinesTheWholeValue(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10 minutes # comment\n"
+	_, err := plan.Parse("t.yaml", []byte(src))
+	var b bytes.Buffer
+	plan.Render(&b, err, plan.RenderOptions{})
+	if want := "  |              ^^^^^^^^^^\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("render:\n%s\nwant the underline %q", b.String(), want)
+	}
+}
