@@ -102,12 +102,9 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 		d.p.add(ErrSyntax, pos, 1, "", "not a text file: invalid UTF-8 or a NUL byte here")
 		return nil
 	}
-	root := parseSplit(src)
+	root := d.parseWhole(src)
 	if root == nil {
-		root = d.parseWhole(src)
-		if root == nil {
-			return nil
-		}
+		return nil
 	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		root = root.Content[0]
