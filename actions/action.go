@@ -65,18 +65,8 @@ type Call struct {
 	Approver Approver
 }
 
-// String returns the argument name as a string, or an error naming it.
-func (c *Call) String(name string) (string, error) {
-	v, ok := c.Args[name]
-	if !ok || v == nil {
-		return "", fmt.Errorf("argument %q is required", name)
-	}
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("argument %q: want a string, got %T", name, v)
-	}
-	return s, nil
-}
+// String returns the required string argument name: [StringArg] of c.Args.
+func (c *Call) String(name string) (string, error) { return StringArg(c.Args, name) }
 
 // Target returns the target named by the argument name (usually "target").
 func (c *Call) Target(arg string) (string, map[string]any, error) {

@@ -102,7 +102,7 @@ type localRunner struct{}
 const waitDelay = 2 * time.Second
 
 func (localRunner) run(ctx context.Context, c command) (int, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return -1, err
 	}
 	// A bare name is looked up in PATH; a path with a separator is used as
@@ -124,7 +124,7 @@ func (localRunner) run(ctx context.Context, c command) (int, error) {
 	}
 	err := cmd.Wait()
 	if ctx.Err() != nil {
-		return -1, ctxError(ctx)
+		return -1, ContextError(ctx)
 	}
 	var exitErr *exec.ExitError
 	switch {
@@ -147,52 +147,52 @@ type execArgs struct {
 
 func parseExec(args map[string]any, withCodes bool) (execArgs, error) {
 	var a execArgs
-	argv, present, err := stringList(args, "argv")
+	if !HasArg(args, "argv") {
+		return a, ArgErrorf("argv", "is required: the program and its arguments")
+	}
+	argv, err := StringsArg(args, "argv")
 	if err != nil {
 		return a, err
 	}
-	if !present {
-		return a, argError("argv", "is required: the program and its arguments")
-	}
 	if len(argv) == 0 || argv[0] == "" {
-		return a, argError("argv", "the program (argv[0]) must not be empty")
+		return a, ArgErrorf("argv", "the program (argv[0]) must not be empty")
 	}
 	for i, s := range argv {
 		if strings.ContainsRune(s, 0) {
-			return a, argError("argv", "element %d contains a NUL byte", i)
+			return a, ArgErrorf("argv", "element %d contains a NUL byte", i)
 		}
 	}
 	a.argv = argv
-	if a.env, err = stringMap(args, "env"); err != nil {
+	if a.env, err = OptStringMapArg(args, "env"); err != nil {
 		return a, err
 	}
 	for _, k := range sortedKeys(a.env) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return a, argError("env", "invalid variable name %q", k)
+			return a, ArgErrorf("env", "invalid variable name %q", k)
 		}
 		if strings.ContainsRune(a.env[k], 0) {
-			return a, argError("env", "variable %q contains a NUL byte", k)
+			return a, ArgErrorf("env", "variable %q contains a NUL byte", k)
 		}
 	}
-	if a.dir, _, err = optString(args, "dir", ""); err != nil {
+	if a.dir, err = OptStringArg(args, "dir", ""); err != nil {
 		return a, err
 	}
-	stdin, ok, err := optString(args, "stdin", "")
-	if err != nil {
-		return a, err
-	}
-	if ok {
+	if HasArg(args, "stdin") {
+		stdin, err := StringArg(args, "stdin")
+		if err != nil {
+			return a, err
+		}
 		a.stdin = &stdin
 	}
 	if withCodes {
-		if a.okCodes, err = optIntList(args, "ok_exit_codes", []int{0}); err != nil {
+		if a.okCodes, err = OptIntsArg(args, "ok_exit_codes", []int{0}); err != nil {
 			return a, err
 		}
 		if len(a.okCodes) == 0 {
-			return a, argError("ok_exit_codes", "must list at least one exit code")
+			return a, ArgErrorf("ok_exit_codes", "must list at least one exit code")
 		}
-	} else if _, ok := lookup(args, "ok_exit_codes"); ok {
-		return a, argError("ok_exit_codes", "is not an argument of the exec probe: every exit code is observed")
+	} else if HasArg(args, "ok_exit_codes") {
+		return a, ArgErrorf("ok_exit_codes", "is not an argument of the exec probe: every exit code is observed")
 	}
 	return a, nil
 }
@@ -207,7 +207,7 @@ func execRun(ctx context.Context, r runner, a execArgs) (code int, stdout, stder
 	code, err = r.run(ctx, c)
 	if err != nil {
 		if ctx.Err() != nil {
-			return code, stdout, stderr, fmt.Errorf("exec %q: %w", a.argv[0], ctxError(ctx))
+			return code, stdout, stderr, fmt.Errorf("exec %q: %w", a.argv[0], ContextError(ctx))
 		}
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			err = Permanent(err)
@@ -239,7 +239,7 @@ func (*execAction) Validate(args map[string]any) error {
 // outputs are returned together with an error naming the program, the code
 // and the last lines of its stderr.
 func (e *execAction) Run(ctx context.Context, call *Call) (Outputs, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	a, err := parseExec(call.Args, true)
@@ -283,7 +283,7 @@ func (*execProbe) Validate(args map[string]any) error {
 
 // Observe runs the program; any exit code is observed, not an error.
 func (e *execProbe) Observe(ctx context.Context, call *Call) (any, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	a, err := parseExec(call.Args, false)

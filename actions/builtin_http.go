@@ -102,75 +102,76 @@ func parseHTTP(args map[string]any, probe bool) (httpArgs, error) {
 	if probe {
 		methods = probeMethods
 	}
-	if a.method, _, err = optString(args, "method", "GET"); err != nil {
+	if a.method, err = OptStringArg(args, "method", "GET"); err != nil {
 		return a, err
 	}
 	if !slices.Contains(methods, a.method) {
-		return a, argError("method", "want one of %s, got %q", strings.Join(methods, ", "), a.method)
+		return a, ArgErrorf("method", "want one of %s, got %q", strings.Join(methods, ", "), a.method)
 	}
-	raw, err := reqString(args, "url")
+	raw, err := StringArg(args, "url")
 	if err != nil {
 		return a, err
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// The URL is not quoted back: it may hold credentials.
-		return a, argError("url", "want an absolute http:// or https:// URL")
+		return a, ArgErrorf("url", "want an absolute http:// or https:// URL")
 	}
 	a.url = u
-	if a.headers, err = stringMap(args, "headers"); err != nil {
+	if a.headers, err = OptStringMapArg(args, "headers"); err != nil {
 		return a, err
 	}
 	for _, k := range sortedKeys(a.headers) {
 		if !validHeaderName(k) {
-			return a, argError("headers", "invalid header name %q", k)
+			return a, ArgErrorf("headers", "invalid header name %q", k)
 		}
 		if strings.ContainsAny(a.headers[k], "\r\n\x00") {
-			return a, argError("headers", "header %q: the value contains a line break or NUL", k)
+			return a, ArgErrorf("headers", "header %q: the value contains a line break or NUL", k)
 		}
 	}
-	if a.caFile, _, err = optString(args, "ca_file", ""); err != nil {
+	if a.caFile, err = OptStringArg(args, "ca_file", ""); err != nil {
 		return a, err
 	}
-	if a.timeout, err = optDuration(args, "timeout", 30*time.Second); err != nil {
+	if a.timeout, err = OptDurationArg(args, "timeout", 30*time.Second); err != nil {
 		return a, err
 	}
 	if a.timeout == 0 {
-		return a, argError("timeout", "must be positive")
+		return a, ArgErrorf("timeout", "must be positive")
 	}
 	if probe {
 		for _, k := range []string{"body", "json", "ok_status"} {
 			if _, ok := args[k]; ok {
-				return a, argError(k, "is not an argument of the http probe")
+				return a, ArgErrorf(k, "is not an argument of the http probe")
 			}
 		}
 		return a, nil
 	}
-	body, hasBody, err := optString(args, "body", "")
+	hasBody := HasArg(args, "body")
+	body, err := OptStringArg(args, "body", "")
 	if err != nil {
 		return a, err
 	}
 	if v, ok := args["json"]; ok {
 		if hasBody {
-			return a, argError("json", "give either body or json, not both")
+			return a, ArgErrorf("json", "give either body or json, not both")
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return a, argError("json", "cannot be encoded as JSON: %v", err)
+			return a, ArgErrorf("json", "cannot be encoded as JSON: %v", err)
 		}
 		a.body, a.jsonBody = b, true
 	} else if hasBody {
 		a.body = []byte(body)
 	}
-	if a.okStatus, err = optIntList(args, "ok_status", nil); err != nil {
+	if a.okStatus, err = OptIntsArg(args, "ok_status", nil); err != nil {
 		return a, err
 	}
 	if a.okStatus != nil && len(a.okStatus) == 0 {
-		return a, argError("ok_status", "must list at least one status code")
+		return a, ArgErrorf("ok_status", "must list at least one status code")
 	}
 	for _, s := range a.okStatus {
 		if s < 100 || s > 599 {
-			return a, argError("ok_status", "%d is not an HTTP status code", s)
+			return a, ArgErrorf("ok_status", "%d is not an HTTP status code", s)
 		}
 	}
 	return a, nil
@@ -236,9 +237,9 @@ func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error)
 	fail := func(err error) error {
 		if ctx.Err() != nil {
 			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-				return fmt.Errorf("%s: no response within %s: %w", where, a.timeout, ctxError(ctx))
+				return fmt.Errorf("%s: no response within %s: %w", where, a.timeout, ContextError(ctx))
 			}
-			return fmt.Errorf("%s: %w", where, ctxError(ctx))
+			return fmt.Errorf("%s: %w", where, ContextError(ctx))
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -348,7 +349,7 @@ func (*httpAction) Validate(args map[string]any) error {
 // Run sends the request. When the status is not acceptable, the outputs are
 // returned together with an error naming the status.
 func (*httpAction) Run(ctx context.Context, call *Call) (Outputs, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	a, err := parseHTTP(call.Args, false)
@@ -406,7 +407,7 @@ func (*httpProbe) Validate(args map[string]any) error {
 // Observe sends the request; any status is observed, only a failed exchange
 // is an error.
 func (*httpProbe) Observe(ctx context.Context, call *Call) (any, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	a, err := parseHTTP(call.Args, true)

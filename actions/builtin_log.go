@@ -33,18 +33,18 @@ var (
 )
 
 func parseLog(args map[string]any) (msg, level string, err error) {
-	msg, err = reqString(args, "message")
+	msg, err = StringArg(args, "message")
 	if err != nil {
 		return "", "", err
 	}
-	level, _, err = optString(args, "level", "info")
+	level, err = OptStringArg(args, "level", "info")
 	if err != nil {
 		return "", "", err
 	}
 	switch level {
 	case "debug", "info", "warn", "error":
 	default:
-		return "", "", argError("level", "want debug, info, warn or error, got %q", level)
+		return "", "", ArgErrorf("level", "want debug, info, warn or error, got %q", level)
 	}
 	return msg, level, nil
 }
@@ -58,7 +58,7 @@ func (logAction) Validate(args map[string]any) error {
 // Run reports the message. A level other than info prefixes it, as in
 // "warn: disk almost full".
 func (logAction) Run(ctx context.Context, call *Call) (Outputs, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	msg, level, err := parseLog(call.Args)

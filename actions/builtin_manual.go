@@ -43,7 +43,7 @@ var (
 
 // Approve returns true, or the error of a done ctx.
 func (AutoApprove) Approve(ctx context.Context, _ ApprovalRequest) (bool, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -78,13 +78,13 @@ var (
 )
 
 func parseManual(args map[string]any) (prompt, details string, err error) {
-	if prompt, err = reqString(args, "prompt"); err != nil {
+	if prompt, err = StringArg(args, "prompt"); err != nil {
 		return "", "", err
 	}
 	if prompt == "" {
-		return "", "", argError("prompt", "must not be empty")
+		return "", "", ArgErrorf("prompt", "must not be empty")
 	}
-	details, _, err = optString(args, "details", "")
+	details, err = OptStringArg(args, "details", "")
 	return prompt, details, err
 }
 
@@ -97,7 +97,7 @@ func (manualAction) Validate(args map[string]any) error {
 // Run asks the approver of the call. Without an approver, or when the
 // approver refuses, it fails with a permanent error.
 func (manualAction) Run(ctx context.Context, call *Call) (Outputs, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	prompt, details, err := parseManual(call.Args)
@@ -110,7 +110,7 @@ func (manualAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 	ok, err := call.Approver.Approve(ctx, ApprovalRequest{Step: call.Step, Prompt: prompt, Details: details})
 	if err != nil {
 		if ctx.Err() != nil {
-			err = ctxError(ctx)
+			err = ContextError(ctx)
 		}
 		return nil, fmt.Errorf("manual step %q: %w", call.Step, err)
 	}

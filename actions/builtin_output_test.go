@@ -53,17 +53,3 @@ func TestLastLines(t *testing.T) {
 		t.Errorf("lastLines of blank lines = %q, want empty", got)
 	}
 }
-
-func TestToInt(t *testing.T) {
-	t.Parallel()
-	for _, v := range []any{3, int8(3), int16(3), int32(3), int64(3), uint(3), uint8(3), uint16(3), uint32(3), uint64(3), float32(3), 3.0} {
-		if n, ok := toInt(v); !ok || n != 3 {
-			t.Errorf("toInt(%T 3) = %d, %v", v, n, ok)
-		}
-	}
-	for _, v := range []any{3.5, "3", nil, true, 1e300} {
-		if n, ok := toInt(v); ok {
-			t.Errorf("toInt(%#v) = %d, true; want false", v, n)
-		}
-	}
-}

@@ -35,10 +35,7 @@ var (
 )
 
 func parseSleep(args map[string]any) (time.Duration, error) {
-	if _, ok := lookup(args, "duration"); !ok {
-		return 0, argError("duration", "is required")
-	}
-	return optDuration(args, "duration", 0)
+	return DurationArg(args, "duration")
 }
 
 // Validate checks the arguments.
@@ -49,7 +46,7 @@ func (sleepAction) Validate(args map[string]any) error {
 
 // Run waits for the duration, or until ctx is done.
 func (sleepAction) Run(ctx context.Context, call *Call) (Outputs, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	d, err := parseSleep(call.Args)
@@ -58,7 +55,7 @@ func (sleepAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 	}
 	if err := clockOf(call).Sleep(ctx, d); err != nil {
 		if ctx.Err() != nil {
-			err = ctxError(ctx)
+			err = ContextError(ctx)
 		}
 		return nil, fmt.Errorf("sleep %s: %w", d, err)
 	}

@@ -26,12 +26,12 @@ var _ Probe = valueProbe{}
 
 // Observe returns the value argument as given.
 func (valueProbe) Observe(ctx context.Context, call *Call) (any, error) {
-	if err := ctxError(ctx); err != nil {
+	if err := ContextError(ctx); err != nil {
 		return nil, err
 	}
 	v, ok := call.Args["value"]
 	if !ok {
-		return nil, argError("value", "is required")
+		return nil, ArgErrorf("value", "is required")
 	}
 	return v, nil
 }

@@ -46,3 +46,34 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
 func (RealClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
 }
+
+// ContextError returns nil while ctx is not done, and then the error to
+// report: ctx.Err(), also wrapping context.Cause(ctx) when that differs. A
+// context that [Clock.WithTimeout] cancelled on a virtual clock has Err
+// context.Canceled and cause context.DeadlineExceeded; errors.Is finds
+// both in ContextError's result, whose message is the cause's
+// ("context deadline exceeded").
+func ContextError(ctx context.Context) error {
+	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	if cause == nil || cause == err {
+		return err
+	}
+	return &causeError{err: err, cause: cause}
+}
+
+type causeError struct{ err, cause error }
+
+func (e *causeError) Error() string   { return e.cause.Error() }
+func (e *causeError) Unwrap() []error { return []error{e.err, e.cause} }
+
+// clockOf returns the call's clock, or the wall clock when it has none.
+func clockOf(call *Call) Clock {
+	if call != nil && call.Clock != nil {
+		return call.Clock
+	}
+	return RealClock{}
+}

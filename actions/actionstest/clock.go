@@ -68,7 +68,7 @@ func (c *Clock) Pending() int {
 // fired, Sleep stops at that instant and returns an error wrapping
 // ctx.Err() (and its cause, such as context.DeadlineExceeded).
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctxError(ctx); err != nil {
+	if err := actions.ContextError(ctx); err != nil {
 		return err
 	}
 	if d <= 0 {
@@ -124,7 +124,7 @@ func (c *Clock) advanceTo(ctx context.Context, end time.Time) (time.Time, error)
 		// package, and maybe of whoever waits on it.
 		t.cancel(context.DeadlineExceeded)
 		if ctx.Err() != nil {
-			return t.at, ctxError(ctx)
+			return t.at, actions.ContextError(ctx)
 		}
 	}
 }
@@ -181,23 +181,3 @@ func (c *Clock) remove(t *timer) {
 		}
 	}
 }
-
-// ctxError returns the error of a done ctx: ctx.Err(), also wrapping the
-// cause when it differs (a context of [Clock.WithTimeout] has Err
-// context.Canceled and cause context.DeadlineExceeded).
-func ctxError(ctx context.Context) error {
-	err := ctx.Err()
-	if err == nil {
-		return nil
-	}
-	cause := context.Cause(ctx)
-	if cause == nil || cause == err {
-		return err
-	}
-	return &causeError{err: err, cause: cause}
-}
-
-type causeError struct{ err, cause error }
-
-func (e *causeError) Error() string   { return e.cause.Error() }
-func (e *causeError) Unwrap() []error { return []error{e.err, e.cause} }

@@ -169,7 +169,7 @@ func (s *script) next(kind actions.Kind, call *actions.Call) Result {
 
 // wait honours ctx and sleeps the result's delay, then panics if asked to.
 func (r Result) wait(ctx context.Context, call *actions.Call) error {
-	if err := ctxError(ctx); err != nil {
+	if err := actions.ContextError(ctx); err != nil {
 		return err
 	}
 	if r.Delay > 0 {
@@ -179,7 +179,7 @@ func (r Result) wait(ctx context.Context, call *actions.Call) error {
 		}
 		if err := clock.Sleep(ctx, r.Delay); err != nil {
 			if ctx.Err() != nil {
-				return ctxError(ctx)
+				return actions.ContextError(ctx)
 			}
 			return err
 		}

@@ -111,11 +111,11 @@ func (p *plugin) actionDefs() []*actionDef {
 				Mutates: true,
 			},
 			validate: func(args map[string]any) error {
-				_, err := reqString(args, "active")
+				_, err := actions.NonBlankStringArg(args, "active")
 				return err
 			},
 			run: func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
-				active, err := reqString(call.Args, "active")
+				active, err := actions.NonBlankStringArg(call.Args, "active")
 				if err != nil {
 					return nil, err
 				}
@@ -141,16 +141,16 @@ func (p *plugin) actionDefs() []*actionDef {
 			},
 			validate: func(args map[string]any) error {
 				for _, n := range []string{"standby", "username", "password"} {
-					if _, err := reqString(args, n); err != nil {
+					if _, err := actions.NonBlankStringArg(args, n); err != nil {
 						return err
 					}
 				}
 				return nil
 			},
 			run: func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
-				standby, _ := reqString(call.Args, "standby")
-				user, _ := reqString(call.Args, "username")
-				pass, _ := reqString(call.Args, "password")
+				standby, _ := actions.NonBlankStringArg(call.Args, "standby")
+				user, _ := actions.NonBlankStringArg(call.Args, "username")
+				pass, _ := actions.NonBlankStringArg(call.Args, "password")
 				r, err := s.client.SetStandbyServer(ctx, standby, user, pass)
 				if err != nil {
 					return nil, err
@@ -173,7 +173,7 @@ func (p *plugin) actionDefs() []*actionDef {
 				Mutates: true,
 			},
 			validate: func(args map[string]any) error {
-				_, err := reqString(args, "dir")
+				_, err := actions.NonBlankStringArg(args, "dir")
 				return err
 			},
 			run: runBackup,
@@ -193,18 +193,18 @@ func (p *plugin) actionDefs() []*actionDef {
 				Mutates: true,
 			},
 			validate: func(args map[string]any) error {
-				if _, err := reqInt(args, "id"); err != nil {
+				if _, err := actions.IntArg(args, "id"); err != nil {
 					return err
 				}
-				_, err := reqBool(args, "enabled")
+				_, err := actions.BoolArg(args, "enabled")
 				return err
 			},
 			run: func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
-				id, err := reqInt(call.Args, "id")
+				id, err := actions.IntArg(call.Args, "id")
 				if err != nil {
 					return nil, err
 				}
-				enabled, err := reqBool(call.Args, "enabled")
+				enabled, err := actions.BoolArg(call.Args, "enabled")
 				if err != nil {
 					return nil, err
 				}
@@ -246,10 +246,10 @@ func (p *plugin) actionDefs() []*actionDef {
 			validate: func(args map[string]any) error {
 				_, err := parseCommand(args, DefaultInstallWait, DefaultInstallPoll)
 				if err == nil {
-					_, err = optString(args, "version")
+					_, err = actions.OptStringArg(args, "version", "")
 				}
 				if err == nil {
-					_, err = optBool(args, "allow_active")
+					_, err = actions.OptBoolArg(args, "allow_active", false)
 				}
 				return err
 			},
@@ -297,28 +297,46 @@ type commandArgs struct {
 func parseCommand(args map[string]any, wait, poll time.Duration) (commandArgs, error) {
 	var c commandArgs
 	var err error
-	if c.argv, err = stringList(args, "argv"); err != nil {
+	if c.argv, err = actions.StringsArg(args, "argv"); err != nil {
 		return c, err
 	}
-	if c.env, err = stringMap(args, "env"); err != nil {
+	if len(c.argv) == 0 || c.argv[0] == "" {
+		return c, actions.ArgErrorf("argv", "want at least the program to run as the first element")
+	}
+	if c.env, err = actions.OptStringMapArg(args, "env"); err != nil {
 		return c, err
 	}
-	if c.waitTimeout, err = optDuration(args, "wait_timeout", wait); err != nil {
+	for k := range c.env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return c, actions.ArgErrorf("env", "variable name %q is not valid", k)
+		}
+	}
+	if c.waitTimeout, err = positiveDuration(args, "wait_timeout", wait); err != nil {
 		return c, err
 	}
-	if c.pollInterval, err = optDuration(args, "poll_interval", poll); err != nil {
+	if c.pollInterval, err = positiveDuration(args, "poll_interval", poll); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
+// positiveDuration returns the duration argument name, or def when it is
+// missing; zero is refused (and, by the reader, a negative duration).
+func positiveDuration(args map[string]any, name string, def time.Duration) (time.Duration, error) {
+	d, err := actions.OptDurationArg(args, name, def)
+	if err == nil && d == 0 {
+		err = actions.ArgErrorf(name, "must be positive, got %s", d)
+	}
+	return d, err
+}
+
 func serverOp(args map[string]any) (string, error) {
-	op, err := reqString(args, "op")
+	op, err := actions.NonBlankStringArg(args, "op")
 	if err != nil {
 		return "", err
 	}
 	if op != "stop" && op != "start" {
-		return "", argError("op", "want stop or start, got %q", op)
+		return "", actions.ArgErrorf("op", "want stop or start, got %q", op)
 	}
 	return op, nil
 }
@@ -377,11 +395,11 @@ func runInstall(ctx context.Context, call *actions.Call, s *session) (actions.Ou
 	if err != nil {
 		return nil, err
 	}
-	version, err := optString(call.Args, "version")
+	version, err := actions.OptStringArg(call.Args, "version", "")
 	if err != nil {
 		return nil, err
 	}
-	allowActive, err := optBool(call.Args, "allow_active")
+	allowActive, err := actions.OptBoolArg(call.Args, "allow_active", false)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +508,7 @@ func ctxErr(ctx context.Context) error {
 }
 
 func runBackup(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
-	dir, err := reqString(call.Args, "dir")
+	dir, err := actions.NonBlankStringArg(call.Args, "dir")
 	if err != nil {
 		return nil, err
 	}

@@ -69,11 +69,11 @@ func (p *plugin) probeDefs() []*probeDef {
 				},
 			},
 			validate: func(args map[string]any) error {
-				_, err := reqString(args, "name")
+				_, err := actions.NonBlankStringArg(args, "name")
 				return err
 			},
 			observe: func(ctx context.Context, call *actions.Call, s *session) (any, error) {
-				name, err := reqString(call.Args, "name")
+				name, err := actions.NonBlankStringArg(call.Args, "name")
 				if err != nil {
 					return nil, err
 				}

@@ -73,7 +73,7 @@ var (
 
 // Validate checks the arguments beyond their schema.
 func (d *probeDef) Validate(args map[string]any) error {
-	if _, err := reqString(args, "target"); err != nil {
+	if _, err := actions.NonBlankStringArg(args, "target"); err != nil {
 		return err
 	}
 	if d.validate != nil {
@@ -111,7 +111,7 @@ type actionDef struct {
 
 // Validate checks the arguments beyond their schema.
 func (d *actionDef) Validate(args map[string]any) error {
-	if _, err := reqString(args, "target"); err != nil {
+	if _, err := actions.NonBlankStringArg(args, "target"); err != nil {
 		return err
 	}
 	if d.validate != nil {

@@ -1,6 +1,7 @@
 package csm
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -20,17 +21,24 @@ type target struct {
 
 // targetError is a permanent error about a field of a target.
 func targetError(name, field, format string, args ...any) error {
-	return actions.Permanent(fmt.Errorf("target %q: %s: %s", name, field, fmt.Sprintf(format, args...)))
+	return actions.Permanent(fmt.Errorf("target %q: %s: %w", name, field, fmt.Errorf(format, args...)))
 }
 
-func targetString(name string, t map[string]any, field string) (string, error) {
-	v, ok := present(t, field)
-	if !ok {
-		return "", nil
+// problem returns what err, the error of an argument reader applied to
+// target fields, says is wrong, without the `argument "name": ` that does
+// not fit a field.
+func problem(err error) error {
+	if ae, ok := errors.AsType[*actions.ArgError](err); ok {
+		return ae.Err
 	}
-	s, ok := v.(string)
-	if !ok {
-		return "", targetError(name, field, "want a string, got %s", typeName(v))
+	return err
+}
+
+// targetString returns the string field of the target name, "" when absent.
+func targetString(name string, t map[string]any, field string) (string, error) {
+	s, err := actions.OptStringArg(t, field, "")
+	if err != nil {
+		return "", targetError(name, field, "%w", problem(err))
 	}
 	return s, nil
 }
@@ -60,22 +68,18 @@ func configFromTarget(name string, t map[string]any) (Config, error) {
 	if strings.TrimSpace(cfg.Host) == "" {
 		return cfg, targetError(name, "host", "is required")
 	}
-	if v, ok := present(t, "port"); ok {
-		p, ok := toInt(v)
-		if !ok || p < 1 || p > 65535 {
-			return cfg, targetError(name, "port", "want an integer in 1..65535, got %v", v)
+	if actions.HasArg(t, "port") {
+		p, err := actions.IntArg(t, "port")
+		if err != nil || p < 1 || p > 65535 {
+			return cfg, targetError(name, "port", "want an integer in 1..65535, got %v", t["port"])
 		}
 		cfg.Port = p
 	}
 	if cfg.Username, err = targetString(name, t, "username"); err != nil {
 		return cfg, err
 	}
-	if v, ok := present(t, "password"); ok {
-		s, ok := v.(string)
-		if !ok {
-			return cfg, targetError(name, "password", "want a string, got %s", typeName(v))
-		}
-		cfg.Password = s
+	if cfg.Password, err = targetString(name, t, "password"); err != nil {
+		return cfg, err
 	}
 	if cfg.CAFile, err = targetString(name, t, "ca_file"); err != nil {
 		return cfg, err
@@ -83,12 +87,8 @@ func configFromTarget(name string, t map[string]any) (Config, error) {
 	if cfg.Fingerprint, err = targetString(name, t, "fingerprint"); err != nil {
 		return cfg, err
 	}
-	if v, ok := present(t, "insecure"); ok {
-		b, ok := toBool(v)
-		if !ok {
-			return cfg, targetError(name, "insecure", "want a boolean (or \"true\"/\"false\"), got %v", v)
-		}
-		cfg.Insecure = b
+	if cfg.Insecure, err = actions.OptBoolArg(t, "insecure", false); err != nil {
+		return cfg, targetError(name, "insecure", "want a boolean (or \"true\"/\"false\"), got %v", t["insecure"])
 	}
 	return cfg, nil
 }
@@ -155,22 +155,18 @@ func (cc *clientCache) get(t *target) (*cachedClient, error) {
 // that names a user; ok is false when the target has none. Errors name the
 // field ("ssh.port: ...") but not the target.
 func sshConfig(t map[string]any) (cfg remote.SSHConfig, ok bool, err error) {
-	v, has := present(t, "ssh")
-	if !has {
+	if !actions.HasArg(t, "ssh") {
 		return cfg, false, nil
 	}
-	m, isMap := v.(map[string]any)
+	m, isMap := t["ssh"].(map[string]any)
 	if !isMap {
-		return cfg, false, fieldError("ssh", "want a mapping (user, port, key_file, known_hosts, agent), got %s", typeName(v))
+		err := actions.ArgTypeError("ssh", "a mapping (user, port, key_file, known_hosts, agent)", t["ssh"])
+		return cfg, false, fieldError("ssh", "%w", problem(err))
 	}
 	str := func(field string) (string, error) {
-		v, has := present(m, field)
-		if !has {
-			return "", nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return "", fieldError("ssh."+field, "want a string, got %s", typeName(v))
+		s, err := actions.OptStringArg(m, field, "")
+		if err != nil {
+			return "", fieldError("ssh."+field, "%w", problem(err))
 		}
 		return s, nil
 	}
@@ -185,10 +181,10 @@ func sshConfig(t map[string]any) (cfg remote.SSHConfig, ok bool, err error) {
 		return cfg, false, fieldError("host", "is required")
 	}
 	cfg.Host = host
-	if p, has := present(m, "port"); has {
-		n, ok := toInt(p)
-		if !ok || n < 1 || n > 65535 {
-			return cfg, false, fieldError("ssh.port", "want an integer in 1..65535, got %v", p)
+	if actions.HasArg(m, "port") {
+		n, err := actions.IntArg(m, "port")
+		if err != nil || n < 1 || n > 65535 {
+			return cfg, false, fieldError("ssh.port", "want an integer in 1..65535, got %v", m["port"])
 		}
 		cfg.Port = n
 	}
@@ -198,18 +194,14 @@ func sshConfig(t map[string]any) (cfg remote.SSHConfig, ok bool, err error) {
 	if cfg.KnownHostsFile, err = str("known_hosts"); err != nil {
 		return cfg, false, err
 	}
-	if a, has := present(m, "agent"); has {
-		b, ok := toBool(a)
-		if !ok {
-			return cfg, false, fieldError("ssh.agent", "want a boolean (or \"true\"/\"false\"), got %v", a)
-		}
-		cfg.UseAgent = b
+	if cfg.UseAgent, err = actions.OptBoolArg(m, "agent", false); err != nil {
+		return cfg, false, fieldError("ssh.agent", "want a boolean (or \"true\"/\"false\"), got %v", m["agent"])
 	}
 	return cfg, true, nil
 }
 
 func fieldError(field, format string, args ...any) error {
-	return actions.Permanent(fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	return actions.Permanent(fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...)))
 }
 
 // DefaultExecutor runs commands for a target: over SSH when the target has
