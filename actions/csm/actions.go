@@ -465,7 +465,18 @@ func (s *session) waitServer(ctx context.Context, call *actions.Call, up bool, t
 		want = "stop answering"
 	}
 	var last error
-	for {
+	start := clk.Now()
+	for polls := 1; ; polls++ {
+		if polls%10 == 0 {
+			note := ""
+			switch {
+			case errors.Is(last, ErrUnavailable):
+				note = " (not answering yet)"
+			case last != nil:
+				note = "; last: " + last.Error()
+			}
+			call.Logf("still waiting for %s to %s: %s of %s%s", s.t.server(), want, clk.Now().Sub(start).Round(time.Second), timeout, note)
+		}
 		v, err := s.client.Version(poll)
 		if ctx.Err() != nil {
 			return "", ctxErr(ctx)

@@ -660,3 +660,26 @@ func TestInstallWithLocalExecutor(t *testing.T) {
 		t.Errorf("stdout_tail = %q, want %q", out["stdout_tail"], want)
 	}
 }
+
+// A long wait for the server reports its progress every 10 polls.
+func TestInstallWaitReportsProgress(t *testing.T) {
+	t.Parallel()
+	f, _ := installServer(t, 1<<30, "")
+	ex := &fakeExec{run: func(context.Context, remote.Command) (int, error) { return 0, nil }}
+	r := registry(t, Options{Executor: func(map[string]any) (remote.Executor, error) { return ex, nil }})
+	call := newCall("csm.install", f.target(), newFakeClock(), installArgs(map[string]any{"wait_timeout": "10m", "poll_interval": "30s"}))
+	var logs []string
+	call.Log = func(msg string) { logs = append(logs, msg) }
+	if _, err := runAction(t, r, context.Background(), call); err == nil {
+		t.Fatal("want a wait timeout")
+	}
+	var progress []string
+	for _, l := range logs {
+		if strings.Contains(l, "still waiting") {
+			progress = append(progress, l)
+		}
+	}
+	if len(progress) != 2 || !strings.Contains(progress[0], "to answer: 4m30s of 10m0s (not answering yet)") {
+		t.Errorf("progress logs = %q, want two, the first after 9 sleeps of 30s", progress)
+	}
+}
