@@ -191,11 +191,14 @@ func (f *fastPath) valid(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 	return ok
 }
 
-func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool {
+// deref follows aliases, counting what aliased nodes cost against the
+// expansion budget. It returns nil, after setting f.abort, on a dangling
+// alias or when the budget runs out.
+func (f *fastPath) deref(n *yaml.Node, aliased bool) (*yaml.Node, bool) {
 	for n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
 			f.abort = true
-			return false
+			return nil, false
 		}
 		n, aliased = n.Alias, true
 	}
@@ -203,8 +206,16 @@ func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 		f.budget--
 		if f.budget < 0 {
 			f.abort = true
-			return false
+			return nil, false
 		}
+	}
+	return n, aliased
+}
+
+func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool {
+	n, aliased = f.deref(n, aliased)
+	if n == nil {
+		return false
 	}
 	if s.Always != nil {
 		return *s.Always
@@ -608,19 +619,9 @@ func ratOf(n *yaml.Node) *big.Rat {
 // equal tells whether node n equals the JSON value v (as decoded by the
 // schema compiler: numbers are json.Number), with jsonschema's semantics.
 func (f *fastPath) equal(n *yaml.Node, v any, aliased bool) bool {
-	for n.Kind == yaml.AliasNode {
-		if n.Alias == nil {
-			f.abort = true
-			return false
-		}
-		n, aliased = n.Alias, true
-	}
-	if aliased {
-		f.budget--
-		if f.budget < 0 {
-			f.abort = true
-			return false
-		}
+	n, aliased = f.deref(n, aliased)
+	if n == nil {
+		return false
 	}
 	k := f.classify(n)
 	if f.abort {
