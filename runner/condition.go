@@ -37,17 +37,7 @@ func (r *run) checkable(c *plan.Condition) bool {
 	if !r.changed {
 		return true
 	}
-	if c.Probe != "" {
-		return false
-	}
-	for _, v := range []*plan.Value{c.Value} {
-		for _, ref := range v.Refs() {
-			if !r.known(ref) {
-				return false
-			}
-		}
-	}
-	return r.expectKnown(c.Expect)
+	return c.Probe == "" && r.allKnown(c.Value) && r.expectKnown(c.Expect)
 }
 
 func (r *run) expectKnown(e *plan.Expect) bool {
@@ -55,12 +45,17 @@ func (r *run) expectKnown(e *plan.Expect) bool {
 		return true
 	}
 	for _, m := range e.Matchers {
-		for _, ref := range m.Arg.Refs() {
-			if !r.known(ref) {
-				return false
-			}
+		if !r.allKnown(m.Arg) || !r.expectKnown(m.Nested) {
+			return false
 		}
-		if !r.expectKnown(m.Nested) {
+	}
+	return true
+}
+
+// allKnown reports whether every reference in v has a value.
+func (r *run) allKnown(v *plan.Value) bool {
+	for _, ref := range v.Refs() {
+		if !r.known(ref) {
 			return false
 		}
 	}
@@ -119,14 +114,10 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 		}
 	}
 	res.Waited = r.clock.Now().Sub(start)
-	if timeout > 0 && res.Status != Met && ctx.Err() == nil {
-		note := fmt.Sprintf("still not met after waiting %s", timeout)
-		if res.Status == Error {
-			res.Error += " (" + note + ")"
-		}
+	if timeout > 0 && res.Status == Error && ctx.Err() == nil {
+		res.Error += fmt.Sprintf(" (still failing after waiting %s)", timeout)
 	}
-	e := Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error}
-	ev(e)
+	ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error})
 	return res
 }
 
