@@ -75,7 +75,7 @@ func describeResult(r ConditionResult) string {
 	case Unmet:
 		fmt.Fprintf(&b, ": %s", strings.Join(r.Unmet, "; "))
 	}
-	if r.Waited > 0 {
+	if r.Polls > 1 {
 		fmt.Fprintf(&b, " (after waiting %s, %d checks)", r.Waited, r.Polls)
 	}
 	return b.String()

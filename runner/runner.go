@@ -328,7 +328,10 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		sr.When = &res
 		switch res.Status {
 		case Unmet:
-			reason := "when: " + res.Condition + " does not hold: " + strings.Join(res.Unmet, "; ")
+			reason := "when: " + res.Condition + " does not hold"
+			if s.When.Title == "" {
+				reason += ": " + strings.Join(res.Unmet, "; ")
+			}
 			if dry {
 				return end(WouldSkip, reason, nil)
 			}

@@ -20,6 +20,7 @@ type progress struct {
 	w       io.Writer
 	color   bool
 	tty     bool
+	quiet   bool // only the run's start and summary, no step lines
 	file    string
 	live    bool // a wait line is drawn and must be cleared
 	lastObs map[string]string
@@ -48,6 +49,9 @@ func (p *progress) clear() {
 
 // Observe implements runner.Observer.
 func (p *progress) Observe(e runner.Event) {
+	if p.quiet && e.Kind != runner.RunStart {
+		return
+	}
 	num := fmt.Sprintf("[%d/%d]", e.Index, e.Count)
 	switch e.Kind {
 	case runner.RunStart:

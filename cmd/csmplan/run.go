@@ -125,6 +125,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		opts.Observers = append(opts.Observers, jsonObserver(e.stdout))
 	}
 	prog := newProgress(progressOut, e.color() && !f.json, e.isTerminal() && !f.json, p)
+	prog.quiet = cmd == "plan" // plan shows a table at the end instead
 	opts.Observers = append(opts.Observers, prog)
 	rep, err := runner.Run(ctx, p, opts)
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
@@ -132,6 +133,9 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		// journal belongs to another run. A usage error, not a failed run.
 		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
+	}
+	if f.dryRun {
+		writePlanTable(progressOut, p, rep)
 	}
 	prog.summary(rep)
 	code = exitOK

@@ -169,15 +169,17 @@ func TestPlanSimulate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, dir, "plan", "--simulate")
-	r.want(t, exitOK, "stdout", "Dry run of", "[4/13] → Take over on the secondary (would run", "action csm.takeover",
-		"(would skip)", "\nDry run: 13 steps: 11 would run, 2 skipped in ")
+	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                 WHY\n",
+		"4   takeover-to-secondary  would run   1 held, 2 not checked  runs csm.takeover\n",
+		"9   stop-secondary         would skip  1 unmet                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
+		"\nDry run: 13 steps: 11 would run, 2 skipped in ")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
 	}
 
 	r = cli(t, dir, "plan", "--simulate", "--fault", "standby-unsynchronized")
-	r.want(t, exitFailed, "stdout", "[2/13] ✗ Check the standby is synchronized and at the primary's level (blocked",
-		"unmet: the HA relationship is synchronized", `observed "Synchronization Pending"`, "Dry run: blocked:")
+	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    4 held, 1 unmet  the HA relationship is synchronized (line 156): equals \"Synchronized\": observed \"Synchronization Pending\"",
+		"3   backup                 not run    -                not reached: step \"check-standby\" is blocked", "Dry run: blocked:")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
 	}
@@ -361,5 +363,5 @@ func TestRunRunbookFile(t *testing.T) {
 	cli(t, dir, "run", "gate.yaml", "--yes", "-p", "count=x").want(t, exitUsage, "stderr", `param count: "x" is not an integer`)
 
 	// The dry run says the gate would run, and asks nothing.
-	cli(t, dir, "plan", "gate.yaml").want(t, exitOK, "stdout", "Dry run of manual-gate", "[2/3] → gate (would run", "action manual")
+	cli(t, dir, "plan", "gate.yaml").want(t, exitOK, "stdout", "Dry run of manual-gate", "2  gate   would run  -       runs manual")
 }
