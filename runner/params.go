@@ -21,6 +21,7 @@ type ParamError struct {
 	Msg   string
 }
 
+// Error returns "param NAME: message".
 func (e *ParamError) Error() string { return fmt.Sprintf("param %s: %s", e.Param, e.Msg) }
 
 // Unwrap returns ErrParams.
