@@ -146,7 +146,7 @@ func (r *Registry) add(kind Kind, e *entry) error {
 	}
 	sch, err := compileArgs(name, e.spec.Args)
 	if err != nil {
-		return fmt.Errorf("register %s %q: %w: %v", kind, name, ErrBadSchema, err)
+		return fmt.Errorf("register %s %q: %w: %w", kind, name, ErrBadSchema, err)
 	}
 	e.schema = sch
 	r.mu.Lock()

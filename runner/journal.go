@@ -167,7 +167,7 @@ func (j *Journal) load() (int, error) {
 			if i == len(lines)-1 || i == len(lines)-2 && len(bytes.TrimSpace(lines[len(lines)-1])) == 0 {
 				break // a truncated last line: the crash happened mid-write
 			}
-			return 0, fmt.Errorf("%s line %d: %w: %v", j.path, i+1, ErrJournalCorrupt, err)
+			return 0, fmt.Errorf("%s line %d: %w: %w", j.path, i+1, ErrJournalCorrupt, err)
 		}
 		good += len(line)
 		n++

@@ -164,3 +164,15 @@ func TestJournalNothingToResume(t *testing.T) {
 		t.Errorf("err = %v, want ErrNothingToResume", err)
 	}
 }
+
+func TestJournalCorruptLineIsRefused(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "run.journal")
+	if err := os.WriteFile(path, []byte("{\"type\":\"run\"}\nnot json\n{\"type\":\"run.end\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runner.OpenJournal(path, true)
+	if !errors.Is(err, runner.ErrJournalCorrupt) || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("err = %v, want ErrJournalCorrupt at line 2", err)
+	}
+}
