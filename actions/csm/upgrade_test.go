@@ -302,11 +302,12 @@ func TestUpgradeDryRun(t *testing.T) {
 			}
 			return out
 		}
-		if d := cmp.Diff([]ev{{runner.Met, "Active", 1}, {runner.Met, []any{"Prepared", "Prepared", "Target Available"}, 1}, {runner.Met, pair.Version(), 1}},
+		tls := ev{runner.Met, []any{pair.CAFile(), ""}, 1}
+		if d := cmp.Diff([]ev{tls, {runner.Met, "Active", 1}, {runner.Met, []any{"Prepared", "Prepared", "Target Available"}, 1}, {runner.Met, pair.Version(), 1}},
 			evidence(rep.Step("check-primary").Pre)); d != "" {
 			t.Errorf("check-primary evidence (-want +got):\n%s", d)
 		}
-		if d := cmp.Diff([]ev{{runner.Met, pair.Secondary().Addr(), 1}, {runner.Met, "Standby", 1}, {runner.Met, "Synchronized", 1}, {runner.Met, pair.Version(), 1}},
+		if d := cmp.Diff([]ev{{runner.Met, pair.Secondary().Addr(), 1}, tls, {runner.Met, "Standby", 1}, {runner.Met, "Synchronized", 1}, {runner.Met, pair.Version(), 1}},
 			evidence(rep.Step("check-standby").Pre)); d != "" {
 			t.Errorf("check-standby evidence (-want +got):\n%s", d)
 		}
@@ -356,7 +357,7 @@ func TestUpgradeDryRun(t *testing.T) {
 		if s.Outcome != runner.Blocked {
 			t.Errorf("check-standby %s, want %s", s.Outcome, runner.Blocked)
 		}
-		if len(s.Pre) != 4 || s.Pre[2].Status != runner.Unmet || s.Pre[2].Observed != "Synchronization Pending" || s.Pre[2].Polls != 1 {
+		if len(s.Pre) != 5 || s.Pre[3].Status != runner.Unmet || s.Pre[3].Observed != "Synchronization Pending" || s.Pre[3].Polls != 1 {
 			t.Errorf("check-standby pre = %+v, want the status observed Synchronization Pending, unmet after 1 check", s.Pre)
 		}
 		if !strings.Contains(s.Reason, "Synchronization Pending") {
@@ -634,4 +635,21 @@ func benchmarkUpgrade(b *testing.B, newClk func() actions.Clock, extra map[strin
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
+
+// Without a CA file or a fingerprint, the upgrade stops at its first check:
+// TLS is never skipped.
+func TestUpgradeNeedsAWayToVerifyTLS(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	pair := newPair(t, csmtest.Options{Clock: clk, Standby: true})
+	params := upgradeParams(t, pair)
+	params["ca_file"] = ""
+	rep, err := upgrade(context.Background(), t, clk, params, runner.Options{})
+	if !errors.Is(err, runner.ErrPrecondition) || stepOf(err) != "check-primary" {
+		t.Fatalf("err = %v, want check-primary's precondition", err)
+	}
+	if c := rep.Step("check-primary").Pre[0]; c.Status != runner.Unmet || !strings.Contains(c.Condition, "ca_file or primary_fingerprint") {
+		t.Errorf("first precondition = %+v, want the TLS check unmet", c)
+	}
 }

@@ -62,7 +62,7 @@ func TestRunParamErrors(t *testing.T) {
 		args []string
 		want []string // in stderr
 	}{
-		{"required params", []string{"run"}, []string{"param primary: required", "param password: required", "param ca_file: required",
+		{"required params", []string{"run"}, []string{"param primary: required", "param password: required",
 			"param target_version: required", "param installer: required", "-p NAME=VALUE"}},
 		{"unknown param", []string{"run", "--simulate", "-p", "nope=1"}, []string{"param nope: unknown param", "primary", "maintain_dr"}},
 		{"not a boolean", []string{"run", "--simulate", "-p", "maintain_dr=maybe"}, []string{"maintain_dr", `"maybe" is not a boolean`}},
@@ -178,7 +178,7 @@ func TestPlanSimulate(t *testing.T) {
 	}
 
 	r = cli(t, dir, "plan", "--simulate", "--fault", "standby-unsynchronized")
-	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    4 held, 1 unmet  the HA relationship is synchronized (line 156): equals \"Synchronized\": observed \"Synchronization Pending\"",
+	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    5 held, 1 unmet  the HA relationship is synchronized (line 172): equals \"Synchronized\": observed \"Synchronization Pending\"",
 		"3   backup                 not run    -                not reached: step \"check-standby\" is blocked", "Dry run: blocked:")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
