@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -187,18 +186,18 @@ func Render(w io.Writer, err error, opts RenderOptions) {
 }
 
 func renderFrame(w io.Writer, e *Error, context int, blue, red, reset string) {
-	lines := bytes.Split(e.src, []byte("\n"))
+	lines := splitLines(e.src)
 	if e.Pos.Line > len(lines) {
 		return
 	}
 	first := max(e.Pos.Line-context, 1)
 	width := len(fmt.Sprint(e.Pos.Line))
 	for n := first; n <= e.Pos.Line; n++ {
-		text := strings.TrimRight(string(lines[n-1]), "\r")
+		text := string(trimBreak(lines[n-1]))
 		text = strings.ReplaceAll(text, "\t", "→")
 		fmt.Fprintf(w, "%s%*d |%s %s\n", blue, width, n, reset, text)
 	}
-	line := []rune(strings.TrimRight(string(lines[e.Pos.Line-1]), "\r"))
+	line := []rune(string(trimBreak(lines[e.Pos.Line-1])))
 	col := min(max(e.Pos.Column-1, 0), len(line))
 	n := e.Len
 	if n <= 0 {

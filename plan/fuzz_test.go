@@ -1,13 +1,16 @@
 package plan_test
 
 import (
-	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/csmplan/csmplan/plan"
 )
+
+// lineBreaks are the line breaks of YAML.
+var lineBreaks = regexp.MustCompile("\r\n|[\r\n\u0085\u2028\u2029]")
 
 // FuzzParse checks that no input makes the loader panic or hang, and that
 // every problem it reports points inside the input.
@@ -27,7 +30,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		lines := bytes.Count(src, []byte("\n")) + 2
+		lines := len(lineBreaks.FindAllIndex(src, -1)) + 2
 		for _, e := range plan.Errors(err) {
 			if e.Pos.Line > lines || e.Pos.Line < 0 {
 				t.Fatalf("error at line %d of a %d-line input: %v", e.Pos.Line, lines, e)

@@ -181,10 +181,8 @@ func binaryAt(src []byte) (Pos, bool) {
 			i += n
 		}
 	}
-	before := src[:bad]
-	line := bytes.Count(before, []byte("\n")) + 1
-	col := bad - (bytes.LastIndexByte(before, '\n') + 1) + 1
-	return Pos{Line: line, Column: col}, true
+	lines := splitLines(src[:bad])
+	return Pos{Line: len(lines), Column: len(lines[len(lines)-1]) + 1}, true
 }
 
 // checkDuplicates reports duplicate keys in every mapping (yaml.v3 keeps

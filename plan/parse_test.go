@@ -256,3 +256,15 @@ func TestRenderUnderlinesTheWholeValue(t *testing.T) {
 		t.Errorf("render:\n%s\nwant the underline %q", b.String(), want)
 	}
 }
+
+// Old Mac line endings (CR only) count as lines, as YAML counts them.
+func TestParseCROnlyLineEndings(t *testing.T) {
+	t.Parallel()
+	src := strings.ReplaceAll("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - id: a\n    tiemout: 5m\n    action: log\n    with: {message: x}\n", "\n", "\r")
+	_, err := plan.Parse("t.yaml", []byte(src))
+	var b bytes.Buffer
+	plan.Render(&b, err, plan.RenderOptions{})
+	if want := "t.yaml:6:5: unknown key \"tiemout\" in step\n6 |     tiemout: 5m\n"; !strings.HasPrefix(b.String(), want) {
+		t.Errorf("render:\n%q\nwant prefix %q", b.String(), want)
+	}
+}

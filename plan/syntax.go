@@ -31,7 +31,7 @@ func syntaxError(src []byte, err error) (Pos, string) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	lines := bytes.SplitAfter(src, []byte("\n"))
+	lines := splitLines(src)
 	if strings.HasPrefix(msg, "unknown anchor") {
 		// unknown anchor 'x' referenced: find the alias in the source.
 		name := strings.TrimSuffix(strings.TrimPrefix(msg, "unknown anchor '"), "' referenced")
@@ -51,7 +51,7 @@ func syntaxError(src []byte, err error) (Pos, string) {
 	}
 	text := []byte{}
 	if line >= 1 && line <= len(lines) {
-		text = bytes.TrimRight(lines[line-1], "\r\n")
+		text = trimBreak(lines[line-1])
 	}
 	col, hint := culpritColumn(text, msg)
 	return Pos{Line: line, Column: col}, explain(msg) + hint
