@@ -606,49 +606,47 @@ func (m *mapper) secret(s *jsonschema.Schema, l loc) bool {
 	return (s != nil && s.WriteOnly) || secretKey.MatchString(l.lastKey())
 }
 
-// got describes the value at l with its type: `string "three"`, `a list`.
-func (m *mapper) got(s *jsonschema.Schema, l loc) string {
+// scalarAt returns the scalar value at l; for anything else it returns a
+// description instead: "a mapping", "a list", "a malformed scalar".
+func scalarAt(l loc) (v any, desc string) {
 	d := deref(l.node)
 	switch d.Kind {
 	case yaml.MappingNode:
-		return "a mapping"
+		return nil, "a mapping"
 	case yaml.SequenceNode:
-		return "a list"
+		return nil, "a list"
 	case yaml.ScalarNode:
 	default:
-		return kindName(d)
+		return nil, kindName(d)
 	}
 	v, err := scalar(d)
 	if err != nil {
-		return "a malformed scalar"
+		return nil, "a malformed scalar"
 	}
-	t := jsonTypeName(v)
-	if v == nil {
+	return v, ""
+}
+
+// got describes the value at l with its type: `string "three"`, `a list`.
+func (m *mapper) got(s *jsonschema.Schema, l loc) string {
+	v, desc := scalarAt(l)
+	switch {
+	case desc != "":
+		return desc
+	case v == nil:
 		return "null"
+	case m.secret(s, l):
+		return article(jsonTypeName(v)) + " (not shown)"
 	}
-	if m.secret(s, l) {
-		return article(t) + " (not shown)"
-	}
-	return t + " " + briefValue(v)
+	return jsonTypeName(v) + " " + briefValue(v)
 }
 
 // brief shows the value at l: `"stop"`, `3`, `a mapping`.
 func (m *mapper) brief(s *jsonschema.Schema, l loc) string {
-	d := deref(l.node)
-	switch d.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-	default:
-		return kindName(d)
-	}
-	v, err := scalar(d)
-	if err != nil {
-		return "a malformed scalar"
-	}
-	if m.secret(s, l) && v != nil {
+	v, desc := scalarAt(l)
+	switch {
+	case desc != "":
+		return desc
+	case m.secret(s, l) && v != nil:
 		return "a value not shown"
 	}
 	return briefValue(v)
