@@ -86,6 +86,9 @@ func (e *Expect) describe() string {
 		}
 	}
 	s := strings.Join(parts, " and ")
+	if e.As != "" {
+		s += " (as a " + e.As + ")"
+	}
 	if len(e.Path) > 0 {
 		s = e.Path.String() + " " + s
 	}

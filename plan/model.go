@@ -225,7 +225,13 @@ type Wait struct {
 // Expect is a set of matchers that must all hold, applied to the subject at
 // Path.
 type Expect struct {
-	Path     Path
+	Path Path
+	// As, when set, says how to read the observed value and the operands
+	// before the matchers compare them. "version": as code levels, so that
+	// 6.3.11 equals 6.3.11.0 and a build suffix (6.3.11.0-b7) is ignored
+	// (see [actions.ParseLevel]); equals, not_equals, in, not_in, gt, gte,
+	// lt and lte then compare levels.
+	As       string
 	Matchers []*Matcher
 	Pos      Pos
 

@@ -532,6 +532,9 @@ func (d *decoder) expect(n *yaml.Node) *Expect {
 			}
 			e.Path = p
 			return
+		case "as":
+			e.As = str(v) // the schema checks the enum
+			return
 		case "all", "any", "none":
 			m.Nested = d.expect(v)
 		case "matches":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
 )
 
@@ -35,8 +36,17 @@ func match(e *plan.Expect, v any, resolve plan.Resolver) (matchResult, error) {
 		return res, fmt.Errorf("path %s: %w", e.Path, err)
 	}
 	res.observed = obs
+	shown := obs
+	if e.As == "version" {
+		lv, err := actions.ParseLevel(versionText(obs))
+		if err != nil {
+			res.unmet = append(res.unmet, "as a version: observed "+plan.Brief(obs)+", which is not a version")
+			return res, nil
+		}
+		obs = lv.String()
+	}
 	for _, m := range e.Matchers {
-		ok, why, diff, err := matchOne(m, obs, resolve)
+		ok, why, diff, err := matchOne(m, obs, shown, resolve, e.As)
 		if err != nil {
 			return res, err
 		}
@@ -50,10 +60,17 @@ func match(e *plan.Expect, v any, resolve plan.Resolver) (matchResult, error) {
 	return res, nil
 }
 
-func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, diff string, err error) {
+// matchOne applies one matcher to obs; messages show shown, the value as
+// observed (obs is what is compared: under `as: version`, its level).
+func matchOne(m *plan.Matcher, obs, shown any, resolve plan.Resolver, as string) (ok bool, why, diff string, err error) {
 	var arg any
 	if m.Arg != nil {
 		if arg, err = m.Arg.Eval(resolve); err != nil {
+			return false, "", "", err
+		}
+	}
+	if as == "version" {
+		if arg, err = asLevels(m.Op, arg); err != nil {
 			return false, "", "", err
 		}
 	}
@@ -67,7 +84,7 @@ func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, di
 			if isStructure(arg) || isStructure(obs) {
 				diff = cmp.Diff(normalize(arg), normalize(obs))
 			}
-			return false, fmt.Sprintf("equals %s: observed %s", plan.Brief(arg), plan.Brief(obs)), diff, nil
+			return false, fmt.Sprintf("equals %s: observed %s", plan.Brief(arg), plan.Brief(shown)), diff, nil
 		}
 		if !eq {
 			return true, "", "", nil
@@ -88,12 +105,12 @@ func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, di
 		if found == (m.Op == "in") {
 			return true, "", "", nil
 		}
-		return false, fmt.Sprintf("%s %s: observed %s", m.Op, plan.Brief(arg), plan.Brief(obs)), "", nil
+		return false, fmt.Sprintf("%s %s: observed %s", m.Op, plan.Brief(arg), plan.Brief(shown)), "", nil
 	case "contains":
 		if contains(obs, arg) {
 			return true, "", "", nil
 		}
-		return false, fmt.Sprintf("contains %s: observed %s", plan.Brief(arg), plan.Brief(obs)), "", nil
+		return false, fmt.Sprintf("contains %s: observed %s", plan.Brief(arg), plan.Brief(shown)), "", nil
 	case "matches":
 		s, isStr := obs.(string)
 		if !isStr {
@@ -102,7 +119,7 @@ func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, di
 		if m.Regexp.MatchString(s) {
 			return true, "", "", nil
 		}
-		return false, fmt.Sprintf("matches /%s/: observed %s", m.Regexp, plan.Brief(obs)), "", nil
+		return false, fmt.Sprintf("matches /%s/: observed %s", m.Regexp, plan.Brief(shown)), "", nil
 	case "gt", "gte", "lt", "lte":
 		c, err := compare(obs, arg)
 		if err != nil {
@@ -122,14 +139,14 @@ func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, di
 		if ok {
 			return true, "", "", nil
 		}
-		return false, fmt.Sprintf("%s %s: observed %s", m.Op, plan.Brief(arg), plan.Brief(obs)), "", nil
+		return false, fmt.Sprintf("%s %s: observed %s", m.Op, plan.Brief(arg), plan.Brief(shown)), "", nil
 	case "empty":
 		want, _ := arg.(bool)
 		if isEmpty(obs) == want {
 			return true, "", "", nil
 		}
 		if want {
-			return false, "empty: observed " + plan.Brief(obs), "", nil
+			return false, "empty: observed " + plan.Brief(shown), "", nil
 		}
 		return false, "empty: false: observed an empty value", "", nil
 	case "all", "any", "none":
@@ -163,6 +180,38 @@ func matchOne(m *plan.Matcher, obs any, resolve plan.Resolver) (ok bool, why, di
 		}
 	}
 	return false, "", "", fmt.Errorf("unknown matcher %q", m.Op)
+}
+
+// asLevels reads the operand of a matcher under `as: version`: the level of
+// a version (6.3.11.0-b7 reads 6.3.11), or of each element of the list of
+// in and not_in. Other matchers' operands are left as they are.
+func asLevels(op string, arg any) (any, error) {
+	level := func(v any) (any, error) {
+		lv, err := actions.ParseLevel(versionText(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s (as a version): operand %s: %w", op, plan.Brief(v), err)
+		}
+		return lv.String(), nil
+	}
+	switch op {
+	case "equals", "not_equals", "gt", "gte", "lt", "lte":
+		return level(arg)
+	case "in", "not_in":
+		list, ok := arg.([]any)
+		if !ok {
+			return arg, nil // matchOne reports it
+		}
+		out := make([]any, len(list))
+		for i, e := range list {
+			v, err := level(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	return arg, nil
 }
 
 func isStructure(v any) bool {
@@ -304,28 +353,12 @@ func compare(a, b any) (int, error) {
 		}
 		return 0, nil
 	}
-	sa, sb := versionText(a), versionText(b)
-	va, errA := parseVersion(sa)
-	vb, errB := parseVersion(sb)
+	va, errA := actions.ParseLevel(versionText(a))
+	vb, errB := actions.ParseLevel(versionText(b))
 	if errA != nil || errB != nil {
 		return 0, fmt.Errorf("cannot compare %s with %s: want numbers or dotted versions", plan.Brief(a), plan.Brief(b))
 	}
-	for i := 0; i < max(len(va), len(vb)); i++ {
-		var x, y int64
-		if i < len(va) {
-			x = va[i]
-		}
-		if i < len(vb) {
-			y = vb[i]
-		}
-		if x != y {
-			if x < y {
-				return -1, nil
-			}
-			return 1, nil
-		}
-	}
-	return 0, nil
+	return va.Compare(vb), nil
 }
 
 func versionText(v any) string {
@@ -336,20 +369,4 @@ func versionText(v any) string {
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return plan.Format(v)
-}
-
-func parseVersion(s string) ([]int64, error) {
-	if s == "" {
-		return nil, fmt.Errorf("empty version")
-	}
-	parts := strings.Split(s, ".")
-	out := make([]int64, len(parts))
-	for i, p := range parts {
-		n, err := strconv.ParseInt(p, 10, 64)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = n
-	}
-	return out, nil
 }

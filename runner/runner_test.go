@@ -406,6 +406,16 @@ func TestRunMatchers(t *testing.T) {
 		{`[1, 2, 3]`, `{any: {gt: 2}}`, true},
 		{`{x: [1, 2]}`, `{path: x, equals: [1, 2]}`, true},
 		{`3`, `{not_equals: 3.0}`, false},
+		// as: version compares levels: trailing zeros and build suffixes
+		// do not matter.
+		{`"6.3.11"`, `{as: version, equals: "6.3.11.0"}`, true},
+		{`"6.3.11.0"`, `{equals: "6.3.11"}`, false},
+		{`{v: "6.3.11.0-b20261101"}`, `{path: v, as: version, equals: 6.3.11}`, true},
+		{`"6.3.11.0 build 7"`, `{as: version, not_equals: "6.3.11"}`, false},
+		{`"6.3.10.1-b3"`, `{as: version, lt: "6.3.11.0"}`, true},
+		{`"6.3.10.1-b3"`, `{lt: "6.3.11.0"}`, true},
+		{`"6.3.11"`, `{as: version, in: ["6.3.10.1", "6.3.11.0"]}`, true},
+		{`"latest"`, `{as: version, equals: "6.3.11"}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.value+" "+tt.expect, func(t *testing.T) {
