@@ -81,7 +81,7 @@ func ExampleLoadDefault() {
 		return
 	}
 	fmt.Println(p.Name, len(p.Steps), "steps, first:", p.Steps[0].ID)
-	// Output: csm-upgrade 13 steps, first: check-primary
+	// Output: csm-upgrade 15 steps, first: check-primary
 }
 
 // Adding an action takes a spec and a constructor. Register it into a

@@ -53,6 +53,11 @@ type Call struct {
 	Args map[string]any
 	// Targets are the runbook's targets, references resolved, by name.
 	Targets map[string]map[string]any
+	// TargetSources are the runbook's targets as written, references left
+	// as their text (such as {"fingerprint": "${params.primary_fingerprint}"}),
+	// by name: for messages that tell the user which param to change. May
+	// be nil.
+	TargetSources map[string]map[string]any
 	// Clock is the clock to wait on. Never nil when called by the runner.
 	Clock Clock
 	// Attempt is the 1-based attempt number of an action (1 for probes).
@@ -79,6 +84,16 @@ func (c *Call) Target(arg string) (string, map[string]any, error) {
 		return name, nil, fmt.Errorf("argument %q: no target named %q in the runbook", arg, name)
 	}
 	return name, t, nil
+}
+
+// TargetSource returns how the runbook writes the field of the target
+// name, such as "${params.primary_fingerprint}", or "" when unknown.
+func (c *Call) TargetSource(name, field string) string {
+	if c == nil {
+		return ""
+	}
+	s, _ := c.TargetSources[name][field].(string)
+	return s
 }
 
 // Logf reports a progress message through c.Log when it is set.

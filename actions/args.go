@@ -223,6 +223,15 @@ func StringsArg(args map[string]any, name string) ([]string, error) {
 	return nil, ArgTypeError(name, "a list of strings", v)
 }
 
+// OptStringsArg returns the list of strings name as a new slice, or def
+// when it is missing.
+func OptStringsArg(args map[string]any, name string, def []string) ([]string, error) {
+	if !HasArg(args, name) {
+		return def, nil
+	}
+	return StringsArg(args, name)
+}
+
 // OptStringMapArg returns the object of strings name as a new map, or nil
 // when it is missing. Of several values that are not strings, the error
 // names the first key in sorted order.

@@ -60,6 +60,7 @@ type run struct {
 	reg      *actions.Registry
 	params   map[string]any
 	targets  map[string]map[string]any
+	sources  map[string]map[string]any // the targets as written, for messages
 	vars     map[string]any
 	outputs  map[string]map[string]any
 	red      *redactor
@@ -103,7 +104,9 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 	}
 	r.params = params
 	r.targets = make(map[string]map[string]any, len(p.Targets))
+	r.sources = make(map[string]map[string]any, len(p.Targets))
 	for _, t := range p.Targets {
+		r.sources[t.Name], _ = t.Fields.Raw().(map[string]any)
 		v, err := t.Fields.Eval(r.resolve)
 		if err != nil {
 			return nil, r.red.Error(fmt.Errorf("target %q (%s:%d): %w", t.Name, p.Filename, t.Pos.Line, err))
@@ -530,7 +533,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		}
 	}
 	for n := 1; ; n++ {
-		call := &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, Clock: r.clock,
+		call := &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock,
 			Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) }}
 		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Message: s.Action})
 		t0 := r.clock.Now()

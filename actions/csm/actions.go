@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,6 +24,7 @@ const (
 	DefaultInstallWait    = 60 * time.Minute
 	DefaultInstallPoll    = 30 * time.Second
 	DefaultServerWait     = 15 * time.Minute
+	DefaultReconnectWait  = 10 * time.Minute
 	DefaultServerPoll     = 10 * time.Second
 	tailLines             = 20
 	tailBytes             = 64 << 10
@@ -86,40 +88,53 @@ func (p *plugin) actionDefs() []*actionDef {
 			p: p,
 			spec: actions.Spec{
 				Name:    "csm.reconnect",
-				Summary: "Reconnect the HA relationship of a CSM server (PUT /system/ha/reconnect)",
-				Args:    targetOnly("the csm.reconnect action"),
-				Outputs: replyOutputs,
+				Summary: "Reconnect the HA relationship of a CSM server (PUT /system/ha/reconnect); with unless_role, first wait for the server to reach that role by itself and reconnect only when it does not",
+				Args: schemaObject("Arguments of the csm.reconnect action.", []string{"target"}, schemaTarget,
+					prop("unless_role", `{"enum": ["Active", "Standby"], "description": "Wait up to wait_timeout for the target to reach this role by itself (as the old active does when it reconnects after a takeover, procedure step 3), and send the reconnect only when it does not. Without it, the reconnect is sent at once."}`),
+					prop("wait_timeout", schemaDuration("With unless_role: how long to wait for the role before sending the reconnect.", "10m")),
+					prop("poll_interval", schemaDuration("With unless_role: how often to ask the server its role.", "30s"))),
+				Outputs: append([]actions.Output{
+					{Name: "sent", Type: "boolean", Description: "Whether the reconnect was sent (false: the target reached unless_role by itself)."},
+				}, replyOutputs...),
 				Mutates: true,
 			},
-			run: func(ctx context.Context, _ *actions.Call, s *session) (actions.Outputs, error) {
-				r, err := s.client.Reconnect(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return replyOut(r), nil
+			validate: func(args map[string]any) error {
+				_, err := reconnectArgs(args)
+				return err
 			},
+			run: runReconnect,
 		},
 		{
 			p: p,
 			spec: actions.Spec{
 				Name:    "csm.set_standby",
-				Summary: "Make a CSM server the standby of an active server (PUT /system/ha/setServerAsStandby/{active})",
-				Args: schemaObject("Arguments of the csm.set_standby action; target is the server that becomes standby.",
-					[]string{"target", "active"}, schemaTarget,
-					prop("active", `{"type": "string", "minLength": 1, "description": "Host name or address of the active server, as that server knows itself."}`)),
+				Summary: "Make a CSM server the standby of an active server, named by host (PUT /system/ha/setServerAsStandby/{active}[/{ha_port}])",
+				Args: schemaObject("Arguments of the csm.set_standby action; target is the server that becomes standby. Give active or active_target.",
+					[]string{"target"}, schemaTarget,
+					prop("active", `{"type": "string", "minLength": 1, "description": "Host name or IP address of the active server, as that server knows itself; never host:port (the REST port is not the HA port: give ha_port)."}`),
+					prop("active_target", `{"type": "string", "minLength": 1, "description": "The runbook target that is the active server: its host is sent, without the REST port."}`),
+					prop("ha_port", `{"type": "integer", "minimum": 1, "maximum": 65535, "description": "The active server's HA port (its localhaport, 9561 by default), sent as one more path segment as IBM's REXX framework does. Left out when not given."}`)),
 				Outputs: replyOutputs,
 				Mutates: true,
 			},
 			validate: func(args map[string]any) error {
-				_, err := actions.NonBlankStringArg(args, "active")
+				_, _, err := standbyArgs(args)
 				return err
 			},
 			run: func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
-				active, err := actions.NonBlankStringArg(call.Args, "active")
+				active, port, err := standbyArgs(call.Args)
 				if err != nil {
 					return nil, err
 				}
-				r, err := s.client.SetServerAsStandby(ctx, active)
+				if active == "" {
+					name, _ := actions.NonBlankStringArg(call.Args, "active_target")
+					t, err := resolveNamedTarget(call, name, 0)
+					if err != nil {
+						return nil, err
+					}
+					active, _ = t.hostPort()
+				}
+				r, err := s.client.SetServerAsStandby(ctx, active, port)
 				if err != nil {
 					return nil, err
 				}
@@ -226,6 +241,21 @@ func (p *plugin) actionDefs() []*actionDef {
 		{
 			p: p,
 			spec: actions.Spec{
+				Name:    "csm.disable_tasks",
+				Summary: "Disable every enabled scheduled task of an active CSM server, so that it runs none (closing the window in which two active servers both run them); on a standby there is nothing to do",
+				Args:    targetOnly("the csm.disable_tasks action"),
+				Outputs: []actions.Output{
+					{Name: "disabled", Type: "array", Description: "The ids of the tasks this call disabled, to enable again later if needed (csm.task)."},
+					{Name: "names", Type: "array", Description: "Their names, in the same order."},
+					{Name: "standby", Type: "boolean", Description: "True when the server was a standby: it runs no scheduled tasks, and nothing was disabled."},
+				},
+				Mutates: true,
+			},
+			run: runDisableTasks,
+		},
+		{
+			p: p,
+			spec: actions.Spec{
 				Name:    "csm.install",
 				Summary: "Run the CSM installer (the site's command line) on a server's host, then wait until the server answers again",
 				Args: schemaObject("Arguments of the csm.install action. The installer's file name and unattended options are not public: the runbook gives the whole command line.",
@@ -233,7 +263,8 @@ func (p *plugin) actionDefs() []*actionDef {
 					prop("argv", fmt.Sprintf(schemaArgv, strconv.Quote("The installer command line, program first, run on the target's host (over SSH when the target has ssh.user, else locally); never a shell string. It gets CSM_HOST and CSM_PORT (the server's host and REST port) and CSM_TARGET_VERSION (when version is given) in its environment. A non-zero exit fails the action."))),
 					prop("env", fmt.Sprintf(schemaEnv, strconv.Quote("Variables added to the installer's environment; CSM_HOST, CSM_PORT and CSM_TARGET_VERSION are set by the action and win."))),
 					prop("version", `{"type": "string", "minLength": 1, "description": "The target version, passed to the installer as CSM_TARGET_VERSION."}`),
-					prop("allow_active", `{"type": "boolean", "default": false, "description": "Run the installer even when the server is the active server of an HA pair. By default the action asks the server its HA status first and refuses: the procedure upgrades the standby (or a server without partner)."}`),
+					prop("manager", `{"type": "string", "minLength": 1, "description": "The runbook target that manages the sessions while the installer runs (the procedure's steps 4-7: the secondary; step 10: the primary). Consulted when the target has an HA partner: the installer runs only when the manager is another server and answers as active, so it never runs on the only active server nor on the one that manages the sessions. Without it, an active target with a partner is refused."}`),
+					prop("allow_active", `{"type": "boolean", "default": false, "description": "Skip the guard: run the installer whatever the HA roles. By default the action asks the target (and the manager) their HA status first."}`),
 					prop("wait_timeout", schemaDuration("How long to wait, after the installer exited 0, for the server to answer again.", "60m")),
 					prop("poll_interval", schemaDuration("How often to ask the server its version while waiting.", "30s"))),
 				Outputs: []actions.Output{
@@ -250,6 +281,9 @@ func (p *plugin) actionDefs() []*actionDef {
 				}
 				if err == nil {
 					_, err = actions.OptBoolArg(args, "allow_active", false)
+				}
+				if err == nil {
+					_, err = actions.OptStringArg(args, "manager", "")
 				}
 				return err
 			},
@@ -404,12 +438,8 @@ func runInstall(ctx context.Context, call *actions.Call, s *session) (actions.Ou
 		return nil, err
 	}
 	if !allowActive {
-		ha, err := s.client.HA(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("checking the HA role before running the installer: %w", err)
-		}
-		if ha.IsLocalActive && len(ha.ServerInfo) > 0 {
-			return nil, fmt.Errorf("refusing to run the installer on %s: it is the active server of an HA pair (partner %s); issue a takeover on the standby first, or set allow_active", s.t.server(), ha.ServerInfo[0].Server)
+		if err := s.installGuard(ctx, call); err != nil {
+			return nil, err
 		}
 	}
 	host, port := s.t.hostPort()
@@ -427,6 +457,206 @@ func runInstall(ctx context.Context, call *actions.Call, s *session) (actions.Ou
 		return nil, fmt.Errorf("after the installer exited 0: %w", err)
 	}
 	return actions.Outputs{"exit_code": int64(0), "version": got, "stdout_tail": stdout}, nil
+}
+
+// installGuard refuses to run the installer on the only active server of
+// an HA pair or on the server that manages the sessions. A target without
+// HA partner (a server without DR) passes.
+func (s *session) installGuard(ctx context.Context, call *actions.Call) error {
+	ha, err := s.client.HA(ctx)
+	if err != nil {
+		return fmt.Errorf("checking the HA role before running the installer: %w", err)
+	}
+	if len(ha.ServerInfo) == 0 {
+		return nil // no partner: the procedure without DR
+	}
+	name, _ := actions.OptStringArg(call.Args, "manager", "")
+	if name == "" {
+		if ha.IsLocalActive {
+			return actions.Permanent(fmt.Errorf("refusing to run the installer on %s: it is an active server of an HA pair (partner %s), and no manager is given to say which server manages the sessions meanwhile; issue a takeover on the standby first, give manager, or set allow_active", s.t.server(), ha.ServerInfo[0].Server))
+		}
+		return nil
+	}
+	mt, err := resolveNamedTarget(call, name, s.t.cfg.Timeout)
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	if sameTarget(mt, s.t) {
+		return actions.Permanent(fmt.Errorf("refusing to run the installer on %s: it is the manager, the server that manages the sessions", s.t.server()))
+	}
+	mc, err := s.p.clients.get(mt)
+	if err != nil {
+		return err
+	}
+	mha, err := mc.client.HA(withClock(ctx, clockOf(call)))
+	if err != nil {
+		return fmt.Errorf("refusing to run the installer on %s: the manager %s does not answer, so nothing would manage the sessions: %w", s.t.server(), mt.server(), err)
+	}
+	if !mha.IsLocalActive {
+		return fmt.Errorf("refusing to run the installer on %s: the manager %s is not active (it is a standby), so it would be the only active server", s.t.server(), mt.server())
+	}
+	return nil
+}
+
+// sameTarget reports whether two targets name the same server (host and
+// REST port).
+func sameTarget(a, b *target) bool {
+	ha, pa := a.hostPort()
+	hb, pb := b.hostPort()
+	return pa == pb && strings.EqualFold(hostOf(ha), hostOf(hb))
+}
+
+func runDisableTasks(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
+	ha, err := s.client.HA(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("checking the HA role before disabling the scheduled tasks: %w", err)
+	}
+	out := actions.Outputs{"disabled": []any{}, "names": []any{}, "standby": !ha.IsLocalActive}
+	if !ha.IsLocalActive {
+		call.Logf("csm.disable_tasks on %s: the server is a standby, which runs no scheduled tasks: nothing to disable", s.t.server())
+		return out, nil
+	}
+	tasks, err := s.client.Tasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids, names []any
+	for _, t := range tasks {
+		if !t.Enabled {
+			continue
+		}
+		if _, err := s.client.DisableTask(ctx, t.ID); err != nil {
+			return nil, fmt.Errorf("disabling scheduled task %d %q (disabled so far: %v): %w", t.ID, t.Name, ids, err)
+		}
+		ids, names = append(ids, int64(t.ID)), append(names, t.Name)
+	}
+	// Check: an active server with an enabled task would still run it.
+	after, err := s.client.Tasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range after {
+		if t.Enabled {
+			return nil, fmt.Errorf("scheduled task %d %q of %s is still enabled after it was disabled", t.ID, t.Name, s.t.server())
+		}
+	}
+	call.Logf("csm.disable_tasks on %s: disabled %d scheduled task(s) %v", s.t.server(), len(ids), names)
+	if ids != nil {
+		out["disabled"], out["names"] = ids, names
+	}
+	return out, nil
+}
+
+// reconnectArgs reads unless_role, wait_timeout and poll_interval.
+type reconnectOpts struct {
+	unlessRole   string
+	waitTimeout  time.Duration
+	pollInterval time.Duration
+}
+
+func reconnectArgs(args map[string]any) (reconnectOpts, error) {
+	var o reconnectOpts
+	var err error
+	if o.unlessRole, err = actions.OptStringArg(args, "unless_role", ""); err != nil {
+		return o, err
+	}
+	if o.unlessRole != "" && o.unlessRole != RoleActive && o.unlessRole != RoleStandby {
+		return o, actions.ArgErrorf("unless_role", "want Active or Standby, got %q", o.unlessRole)
+	}
+	if o.waitTimeout, err = positiveDuration(args, "wait_timeout", DefaultReconnectWait); err != nil {
+		return o, err
+	}
+	o.pollInterval, err = positiveDuration(args, "poll_interval", DefaultInstallPoll)
+	return o, err
+}
+
+func runReconnect(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {
+	o, err := reconnectArgs(call.Args)
+	if err != nil {
+		return nil, err
+	}
+	if o.unlessRole != "" {
+		reached, role, err := s.waitRole(ctx, call, o.unlessRole, o.waitTimeout, o.pollInterval)
+		if err != nil {
+			return nil, err
+		}
+		if reached {
+			return actions.Outputs{"sent": false, "msg": "", "text": "The server reached the role " + o.unlessRole + " by itself: no reconnect sent."}, nil
+		}
+		call.Logf("csm.reconnect on %s: still %s after %s, want %s: sending a reconnect", s.t.server(), role, o.waitTimeout, o.unlessRole)
+	}
+	r, err := s.client.Reconnect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := replyOut(r)
+	out["sent"] = true
+	return out, nil
+}
+
+// waitRole polls the server's HA role every interval for at most timeout
+// until it is role. It returns whether it got there and the last role seen.
+func (s *session) waitRole(ctx context.Context, call *actions.Call, role string, timeout, interval time.Duration) (bool, string, error) {
+	clk := clockOf(call)
+	wctx, cancel := clk.WithTimeout(ctx, timeout)
+	defer cancel()
+	poll := withoutRetries(withClock(wctx, clk))
+	last := "unknown (not answering)"
+	for {
+		ha, err := s.client.HA(poll)
+		if ctx.Err() != nil {
+			return false, last, ctxErr(ctx)
+		}
+		switch {
+		case err == nil:
+			last = RoleStandby
+			if ha.IsLocalActive {
+				last = RoleActive
+			}
+			if last == role {
+				return true, last, nil
+			}
+		case permanent(err):
+			return false, last, err
+		}
+		if err := clk.Sleep(wctx, interval); err != nil {
+			if ctx.Err() != nil {
+				return false, last, ctxErr(ctx)
+			}
+			return false, last, nil
+		}
+	}
+}
+
+// standbyArgs reads csm.set_standby's active (or active_target) and
+// ha_port; active is "" when active_target is given.
+func standbyArgs(args map[string]any) (active string, haPort int, err error) {
+	active, err = actions.OptStringArg(args, "active", "")
+	if err != nil {
+		return "", 0, err
+	}
+	at, err := actions.OptStringArg(args, "active_target", "")
+	if err != nil {
+		return "", 0, err
+	}
+	switch {
+	case strings.TrimSpace(active) == "" && strings.TrimSpace(at) == "":
+		return "", 0, actions.ArgErrorf("active", "give active (a host) or active_target (a target name)")
+	case active != "" && at != "":
+		return "", 0, actions.ArgErrorf("active", "give active or active_target, not both")
+	}
+	if _, port, err := net.SplitHostPort(active); err == nil {
+		return "", 0, actions.ArgErrorf("active", "%q carries a port (%s): name the active server by host only; the REST port is not the HA port, which goes in ha_port", active, port)
+	}
+	if actions.HasArg(args, "ha_port") {
+		if haPort, err = actions.IntArg(args, "ha_port"); err != nil {
+			return "", 0, err
+		}
+		if haPort < 1 || haPort > 65535 {
+			return "", 0, actions.ArgErrorf("ha_port", "want a port in 1..65535, got %d", haPort)
+		}
+	}
+	return strings.Trim(strings.TrimSpace(active), "[]"), haPort, nil
 }
 
 func runServer(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error) {

@@ -26,7 +26,7 @@ func TestRegister(t *testing.T) {
 	t.Parallel()
 	r := registry(t, Options{})
 	wantProbes := []string{"csm.ha", "csm.reachable", "csm.session", "csm.sessions", "csm.tasks", "csm.version"}
-	wantActions := []string{"csm.add_standby", "csm.backup", "csm.install", "csm.reconnect", "csm.server", "csm.set_standby", "csm.takeover", "csm.task"}
+	wantActions := []string{"csm.add_standby", "csm.backup", "csm.disable_tasks", "csm.install", "csm.reconnect", "csm.server", "csm.set_standby", "csm.takeover", "csm.task"}
 	if diff := cmp.Diff(wantProbes, r.Names(actions.KindProbe)); diff != "" {
 		t.Errorf("probes (-want +got):\n%s", diff)
 	}
@@ -107,9 +107,18 @@ func TestProbes(t *testing.T) {
 	}{
 		{"csm.ha", nil, map[string]any{
 			"role": "Standby", "active": false, "partner": "csm1.example.com", "partner_role": "Active",
+			"partner_port": int64(9561), "connected": true, "synchronized": true, "partner_check": "", "ha_port": int64(9561),
 			"status": "Synchronized", "msg": "IWNR3048I",
 			"servers": []any{map[string]any{"server": "csm1.example.com", "role": "Active", "status": "Synchronized", "port": int64(9561)}},
 		}},
+		{"csm.ha", map[string]any{"expected_partner": "CSM1.example.com.:9559", "synchronized_statuses": []any{"In Sync"}}, map[string]any{
+			"role": "Standby", "active": false, "partner": "csm1.example.com", "partner_role": "Active",
+			"partner_port": int64(9561), "connected": true, "synchronized": false, "partner_check": "ok", "ha_port": int64(9561),
+			"status": "Synchronized", "msg": "IWNR3048I",
+			"servers": []any{map[string]any{"server": "csm1.example.com", "role": "Active", "status": "Synchronized", "port": int64(9561)}},
+		}},
+		{"csm.sessions", map[string]any{"fields": []any{"name", "state"}}, []any{map[string]any{"name": "MM1", "state": "Prepared"}}},
+		{"csm.tasks", map[string]any{"enabled_only": true, "fields": []any{"id", "name"}}, []any{map[string]any{"id": int64(3), "name": "nightly"}}},
 		{"csm.sessions", nil, []any{map[string]any{
 			"name": "MM1", "state": "Prepared", "status": "Normal", "type": "Metro Mirror",
 			"copysets": int64(4), "recoverable": true, "error": false,
@@ -138,8 +147,11 @@ func TestProbes(t *testing.T) {
 
 func TestHAWithoutPartner(t *testing.T) {
 	t.Parallel()
-	got := haObservation(&HAStatus{Reply: Reply{Msg: MsgHAStatusQueried}, IsLocalActive: true})
-	want := map[string]any{"role": "Active", "active": true, "partner": "", "partner_role": "", "status": "", "servers": []any{}, "msg": "IWNR3048I"}
+	got := haObservation(&HAStatus{Reply: Reply{Msg: MsgHAStatusQueried}, IsLocalActive: true, LocalHAPort: 9561}, DefaultSynchronizedStatuses)
+	want := map[string]any{
+		"role": "Active", "active": true, "partner": "", "partner_role": "", "partner_port": int64(0), "status": "",
+		"connected": false, "synchronized": false, "partner_check": "", "ha_port": int64(9561), "servers": []any{}, "msg": "IWNR3048I",
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -219,7 +231,7 @@ func TestReplyActions(t *testing.T) {
 		want actions.Outputs
 	}{
 		{"csm.takeover", nil, actions.Outputs{"msg": MsgTakeoverIssued, "text": "Takeover issued."}},
-		{"csm.reconnect", nil, actions.Outputs{"msg": MsgReconnected, "text": "Reconnected."}},
+		{"csm.reconnect", nil, actions.Outputs{"msg": MsgReconnected, "text": "Reconnected.", "sent": true}},
 		{"csm.set_standby", map[string]any{"active": "csm1.x.com"}, actions.Outputs{"msg": MsgMadeStandby, "text": "Standby."}},
 		{"csm.add_standby", map[string]any{"standby": "csm2.x.com", "username": "admin", "password": "pw/1"}, actions.Outputs{"msg": MsgMadeStandby, "text": "Standby added."}},
 		{"csm.task", map[string]any{"id": int64(7), "enabled": true}, actions.Outputs{"msg": "IWNR1810I", "text": "Enabled.", "id": int64(7), "enabled": true}},

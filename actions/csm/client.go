@@ -71,10 +71,12 @@ var (
 
 // Config says how to reach and authenticate to one CSM server. Exactly how
 // the server's certificate is verified: with Fingerprint, the leaf
-// certificate must match it (and chain to the CA bundle too, when one is
-// also given); with only a CA bundle, the usual chain and host name checks
-// apply; with neither, Insecure must be set explicitly, and then nothing is
-// verified and [Client.Warning] says so.
+// certificate must match it, and the pin alone decides (it names one
+// certificate: a CA bundle given too is for servers without a pin, so that
+// one renewed self-signed certificate can be pinned while the CA still
+// verifies the other server of a pair); with only a CA bundle, the usual
+// chain and host name checks apply; with neither, Insecure must be set
+// explicitly, and then nothing is verified and [Client.Warning] says so.
 type Config struct {
 	// Host is the server's host name or address, optionally with a port:
 	// "csm1.example.com", "10.0.0.5:9559", "fd00::5", "[fd00::5]:9559".
@@ -92,6 +94,7 @@ type Config struct {
 	// Fingerprint pins the server certificate: the SHA-256 of its DER
 	// encoding as 64 hex digits, colons and spaces allowed
 	// ("AB:CD:..."), as `openssl x509 -noout -fingerprint -sha256` shows.
+	// A pinned certificate is trusted whatever the CA bundle says.
 	Fingerprint string
 	// Insecure disables certificate verification. It is honoured only when
 	// neither a CA bundle nor a fingerprint is given, and it is loud: see
@@ -280,27 +283,18 @@ func tlsConfig(cfg Config, host, addr string) (*tls.Config, string, error) {
 		}
 		want := formatHex(pin)
 		// Skipping the library's verification is the mechanism of pinning
-		// only: VerifyConnection checks the leaf against the pin (and the
-		// chain against the CA bundle when there is one) on every handshake.
+		// only: VerifyConnection checks the leaf against the pin on every
+		// handshake.
 		tc.InsecureSkipVerify = true
 		tc.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return &PinError{Want: want, Got: "(no certificate)"}
 			}
-			leaf := cs.PeerCertificates[0]
-			sum := sha256.Sum256(leaf.Raw)
+			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if subtle.ConstantTimeCompare(sum[:], pin) != 1 {
 				return &PinError{Want: want, Got: formatHex(sum[:])}
 			}
-			if pool == nil {
-				return nil
-			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			_, err := leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: host})
-			return err
+			return nil
 		}
 	case pool != nil:
 		tc.RootCAs = pool
@@ -343,6 +337,9 @@ type APIError struct {
 	// Text is the message text (msgTranslated, else resultText), or a
 	// short excerpt of a reply that is not a CSM message.
 	Text string
+	// NoMessageID: the reply to a command carried no recognizable message
+	// id, so nothing says the command succeeded; it counts as rejected.
+	NoMessageID bool
 }
 
 // Error is one line: what, where, the CSM message id and text, the HTTP
@@ -368,7 +365,7 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden ||
 			(e.Op == opToken && Failed(e.Msg))
 	case ErrRejected:
-		return Failed(e.Msg)
+		return Failed(e.Msg) || e.NoMessageID
 	case ErrUnavailable:
 		return e.StatusCode == http.StatusBadGateway || e.StatusCode == http.StatusServiceUnavailable ||
 			e.StatusCode == http.StatusGatewayTimeout
@@ -467,9 +464,8 @@ func (c *Client) once(ctx context.Context, rq *request, tok string) (*http.Respo
 	if tok != "" {
 		req.Header.Set("X-Auth-Token", tok)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
+	// As IBM's clients do, on every request, bodiless ones included.
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		cancel()
@@ -500,6 +496,63 @@ func (c *Client) scrub(rq *request, err error) error {
 		ue.URL = c.base + rq.shown()
 	}
 	return err
+}
+
+// CertError is the failure to verify the certificate a server presented
+// (unknown authority, wrong host name, fingerprint mismatch). It matches
+// [ErrTLS] with errors.Is and unwraps to the TLS library's error.
+type CertError struct {
+	Op     string // what the client was doing
+	Server string // host:port
+	// Fingerprint is the SHA-256 fingerprint of the certificate the server
+	// presented, colon-separated hex as Config.Fingerprint takes it, or ""
+	// when the handshake got no certificate.
+	Fingerprint string
+	Err         error
+}
+
+// Error names the server, the failure and the fingerprint of the
+// certificate presented.
+func (e *CertError) Error() string {
+	s := fmt.Sprintf("csm %s on %s: %v: %v", e.Op, e.Server, ErrTLS, e.Err)
+	if e.Fingerprint != "" {
+		s += "; the server presented a certificate with SHA-256 fingerprint " + e.Fingerprint
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrTLS) hold.
+func (e *CertError) Is(target error) bool { return target == ErrTLS }
+
+// Unwrap returns the TLS library's error.
+func (e *CertError) Unwrap() error { return e.Err }
+
+// presented returns the fingerprint of the certificate a TLS failure is
+// about, or "".
+func presented(err error) string {
+	var (
+		pe *PinError
+		cv *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &pe):
+		if strings.HasPrefix(pe.Got, "(") {
+			return ""
+		}
+		return pe.Got
+	case errors.As(err, &cv) && len(cv.UnverifiedCertificates) > 0:
+		return Fingerprint(cv.UnverifiedCertificates[0].Raw)
+	case errors.As(err, &ua) && ua.Cert != nil:
+		return Fingerprint(ua.Cert.Raw)
+	case errors.As(err, &he) && he.Certificate != nil:
+		return Fingerprint(he.Certificate.Raw)
+	case errors.As(err, &ci) && ci.Cert != nil:
+		return Fingerprint(ci.Cert.Raw)
+	}
+	return ""
 }
 
 func isTLSError(err error) bool {
@@ -536,7 +589,7 @@ func (c *Client) roundTrip(ctx context.Context, rq *request, tok string) (*http.
 				return nil, fmt.Errorf("csm %s on %s: %s %s: %w", rq.op, c.addr, rq.method, rq.shown(), ctx.Err())
 			}
 			if isTLSError(err) {
-				return nil, fmt.Errorf("csm %s on %s: %w: %w", rq.op, c.addr, ErrTLS, err)
+				return nil, &CertError{Op: rq.op, Server: c.addr, Fingerprint: presented(err), Err: err}
 			}
 			if attempt == attempts {
 				return nil, fmt.Errorf("csm %s on %s: %s %s: %w after %d attempt(s): %w", rq.op, c.addr, rq.method, rq.shown(), ErrUnavailable, attempt, err)
@@ -712,8 +765,17 @@ func (c *Client) call(ctx context.Context, rq *request, out any) error {
 		return err
 	}
 	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 || Failed(replyMsg(data)) {
+	msg := replyMsg(data)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || Failed(msg) {
 		return c.apiError(rq, resp.StatusCode, data)
+	}
+	if rq.method != http.MethodGet && Severity(msg) == 0 {
+		// A command's reply must say how it went: without a message id
+		// nothing says the command was done.
+		e := c.apiError(rq, resp.StatusCode, data)
+		e.NoMessageID = true
+		e.Text = c.redact(rq, "the reply carries no message id, so nothing says the command was done: "+excerpt(data))
+		return e
 	}
 	if out == nil {
 		return nil
@@ -872,13 +934,19 @@ func (c *Client) Reconnect(ctx context.Context) (*Reply, error) {
 }
 
 // SetServerAsStandby makes the called server the standby of the server
-// active: PUT /system/ha/setServerAsStandby/{active}.
-func (c *Client) SetServerAsStandby(ctx context.Context, active string) (*Reply, error) {
+// active, named by host: PUT /system/ha/setServerAsStandby/{active}, or
+// .../{active}/{haPort} when haPort is not 0 (as IBM's REXX framework
+// sends the HA port).
+func (c *Client) SetServerAsStandby(ctx context.Context, active string, haPort int) (*Reply, error) {
 	seg, err := segment("active server", active)
 	if err != nil {
 		return nil, err
 	}
-	return c.reply(ctx, command("set server as standby of "+active, http.MethodPut, "/system/ha/setServerAsStandby/"+seg))
+	p := "/system/ha/setServerAsStandby/" + seg
+	if haPort != 0 {
+		p += "/" + strconv.Itoa(haPort)
+	}
+	return c.reply(ctx, command("set server as standby of "+active, http.MethodPut, p))
 }
 
 // SetStandbyServer makes standby the standby of the called server, the

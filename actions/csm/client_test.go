@@ -245,25 +245,31 @@ func TestFingerprintPinning(t *testing.T) {
 	}
 }
 
-func TestPinAndCAMustBothHold(t *testing.T) {
+// TestPinDecidesAlone: a pinned certificate is trusted even when the CA
+// bundle given too does not sign it (a renewed self-signed certificate),
+// and a TLS failure shows the fingerprint of the certificate presented.
+func TestPinDecidesAlone(t *testing.T) {
 	t.Parallel()
 	f := newFakeCSM(t, map[string]http.HandlerFunc{"GET /system/version": versionRoute("6.3.10.1")})
 	cfg := f.config(newFakeClock())
-	cfg.Fingerprint = Fingerprint(f.srv.Certificate().Raw)
+	cfg.CAFile, cfg.CAPEM = "", otherCAPEM(t)
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Version(context.Background()); err != nil {
-		t.Fatalf("pin and CA right: %v", err)
+	_, err = c.Version(context.Background())
+	want := Fingerprint(f.srv.Certificate().Raw)
+	var ce *CertError
+	if !errors.Is(err, ErrTLS) || !errors.As(err, &ce) || ce.Fingerprint != want || !strings.Contains(err.Error(), want) {
+		t.Fatalf("CA wrong, no pin: err = %v, want ErrTLS showing fingerprint %s", err, want)
 	}
-	cfg.CAPEM = otherCAPEM(t)
+	cfg.Fingerprint = want
 	c, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Version(context.Background()); !errors.Is(err, ErrTLS) {
-		t.Fatalf("pin right, CA wrong: err = %v, want ErrTLS", err)
+	if _, err := c.Version(context.Background()); err != nil {
+		t.Fatalf("pin right, CA wrong: %v", err)
 	}
 }
 
@@ -537,11 +543,12 @@ func TestClientRoutes(t *testing.T) {
 		"GET /sessions/MM%201": func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write([]byte(`{"name":"MM 1","numcopysets":4,"ratio":0.5}`))
 		},
-		"POST /sessions/scheduledtasks/enable/7":  replyWith("IWNR1810I", "enabled"),
-		"POST /sessions/scheduledtasks/disable/7": replyWith("IWNR1811I", "disabled"),
-		"PUT /system/ha/setServerAsStandby/csm1":  replyWith(MsgMadeStandby, "standby"),
-		"PUT /system/ha/removeHaServer/csm2":      replyWith("IWNR3021I", "removed"),
-		"GET /sessions/scheduledtasks/7":          func(w http.ResponseWriter, r *http.Request) { writeJSON(w, ScheduledTask{ID: 7, Name: "nightly"}) },
+		"POST /sessions/scheduledtasks/enable/7":      replyWith("IWNR1810I", "enabled"),
+		"POST /sessions/scheduledtasks/disable/7":     replyWith("IWNR1811I", "disabled"),
+		"PUT /system/ha/setServerAsStandby/csm1":      replyWith(MsgMadeStandby, "standby"),
+		"PUT /system/ha/setServerAsStandby/csm1/9561": replyWith(MsgMadeStandby, "standby"),
+		"PUT /system/ha/removeHaServer/csm2":          replyWith("IWNR3021I", "removed"),
+		"GET /sessions/scheduledtasks/7":              func(w http.ResponseWriter, r *http.Request) { writeJSON(w, ScheduledTask{ID: 7, Name: "nightly"}) },
 		"GET /system/backupserver": func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, BackupList{Backups: []Backup{{Name: "b1.zip", Size: 3}}})
 		},
@@ -570,7 +577,8 @@ func TestClientRoutes(t *testing.T) {
 	for name, call := range map[string]func() (*Reply, error){
 		"enable":     func() (*Reply, error) { return c.EnableTask(ctx, 7) },
 		"disable":    func() (*Reply, error) { return c.DisableTask(ctx, 7) },
-		"standby":    func() (*Reply, error) { return c.SetServerAsStandby(ctx, "csm1") },
+		"standby":    func() (*Reply, error) { return c.SetServerAsStandby(ctx, "csm1", 0) },
+		"standbyHA":  func() (*Reply, error) { return c.SetServerAsStandby(ctx, "csm1", 9561) },
 		"remove":     func() (*Reply, error) { return c.RemoveHAServer(ctx, "csm2") },
 		"backup":     func() (*Reply, error) { return c.CreateBackup(ctx) },
 		"takeover":   func() (*Reply, error) { return c.Takeover(ctx) },
@@ -587,7 +595,7 @@ func TestClientRoutes(t *testing.T) {
 	if b, err := c.Backups(ctx); err != nil || len(b.Backups) != 1 || b.Backups[0].Name != "b1.zip" {
 		t.Errorf("Backups = %+v, %v", b, err)
 	}
-	if _, err := c.SetServerAsStandby(ctx, " "); err == nil {
+	if _, err := c.SetServerAsStandby(ctx, " ", 0); err == nil {
 		t.Error("empty active server accepted")
 	}
 	var ae *APIError

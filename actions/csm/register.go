@@ -23,6 +23,17 @@ type Options struct {
 	Executor func(target map[string]any) (remote.Executor, error)
 	// HTTPTimeout limits each REST request. Zero means 30s.
 	HTTPTimeout time.Duration
+	// SynchronizedStatuses are the relationship status strings that mean
+	// synchronized in the csm.ha probe (its synchronized_statuses argument
+	// wins). Nil means [DefaultSynchronizedStatuses].
+	SynchronizedStatuses []string
+}
+
+func (p *plugin) synchronized() []string {
+	if p.opts.SynchronizedStatuses != nil {
+		return p.opts.SynchronizedStatuses
+	}
+	return DefaultSynchronizedStatuses
 }
 
 // plugin holds what the registered probes and actions share: the options
@@ -177,6 +188,11 @@ func (p *plugin) connect(ctx context.Context, call *actions.Call, loud bool) (*s
 // failures that retries cannot fix as permanent.
 func (s *session) fail(name string, err error) error {
 	wrapped := fmt.Errorf("%s on target %q: %w", name, s.t.name, err)
+	if ce, ok := errors.AsType[*CertError](err); ok {
+		if hint := s.t.certHint(ce); hint != "" {
+			wrapped = fmt.Errorf("%w; %s", wrapped, hint)
+		}
+	}
 	if permanent(err) {
 		return actions.Permanent(wrapped)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,9 +15,10 @@ import (
 
 // target is a runbook target resolved for the CSM probes and actions.
 type target struct {
-	name   string
-	fields map[string]any
-	cfg    Config // without Clock
+	name    string
+	fields  map[string]any
+	cfg     Config // without Clock
+	pinFrom string // how the runbook writes the fingerprint field, such as "${params.primary_fingerprint}"
 }
 
 // targetError is a permanent error about a field of a target.
@@ -45,16 +47,39 @@ func targetString(name string, t map[string]any, field string) (string, error) {
 
 // resolveTarget reads the target named by the call's argument "target".
 func resolveTarget(call *actions.Call, timeout time.Duration) (*target, error) {
-	name, fields, err := call.Target("target")
+	name, _, err := call.Target("target")
 	if err != nil {
 		return nil, actions.Permanent(err)
+	}
+	return resolveNamedTarget(call, name, timeout)
+}
+
+// resolveNamedTarget reads the runbook target name.
+func resolveNamedTarget(call *actions.Call, name string, timeout time.Duration) (*target, error) {
+	fields, ok := call.Targets[name]
+	if !ok {
+		return nil, actions.Permanent(fmt.Errorf("no target named %q in the runbook", name))
 	}
 	cfg, err := configFromTarget(name, fields)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Timeout = timeout
-	return &target{name: name, fields: fields, cfg: cfg}, nil
+	return &target{name: name, fields: fields, cfg: cfg, pinFrom: call.TargetSource(name, "fingerprint")}, nil
+}
+
+// certHint tells how to trust the certificate a CertError shows: which
+// param (or target field) takes its fingerprint.
+func (t *target) certHint(ce *CertError) string {
+	if ce.Fingerprint == "" {
+		return ""
+	}
+	where := "the fingerprint field of target " + strconv.Quote(t.name)
+	if ref := strings.TrimSpace(t.pinFrom); strings.HasPrefix(ref, "${params.") && strings.HasSuffix(ref, "}") && strings.Count(ref, "${") == 1 {
+		name := strings.TrimSuffix(strings.TrimPrefix(ref, "${params."), "}")
+		where = "param " + name + " (-p " + name + "=" + ce.Fingerprint + ")"
+	}
+	return "if the server's certificate was renewed (an upgrade may replace it), check that fingerprint out of band (openssl x509 -noout -fingerprint -sha256 on the server) and trust it with " + where
 }
 
 // configFromTarget builds a client Config from a target's fields: host,

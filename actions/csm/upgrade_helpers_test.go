@@ -42,8 +42,8 @@ const (
 
 // The ids of the default runbook's steps, in order.
 var stepIDs = []string{
-	"check-primary", "check-standby", "backup", "takeover-to-secondary", "primary-standby",
-	"upgrade-primary", "verify-primary", "takeover-to-primary", "stop-secondary",
+	"check-primary", "check-standby", "backup", "backup-secondary", "takeover-to-secondary", "primary-standby",
+	"upgrade-primary", "verify-primary", "takeover-to-primary", "close-window", "stop-secondary",
 	"validate-sessions", "start-secondary", "upgrade-secondary", "reestablish-ha",
 }
 

@@ -134,6 +134,11 @@ func TestUpgradeFaultsWithoutDR(t *testing.T) {
 		csmtest.FaultTokenExpiry:           {installs: 1},
 		csmtest.FaultConnectionReset:       {installs: 1},
 		csmtest.FaultSlowResponse:          {installs: 1},
+		csmtest.FaultReconnectAcrossLevels: {installs: 1},
+		csmtest.FaultCertRenewed:           {step: "upgrade-primary", kind: runner.ErrAction, installs: 1},
+		csmtest.FaultVersionSuffix:         {installs: 1},
+		csmtest.FaultPartnerMismatch:       {installs: 1}, // no partner without DR
+		csmtest.FaultServerinfoOdd:         {installs: 1},
 	}
 	for _, fault := range csmtest.FaultNames() {
 		w, ok := tests[fault]

@@ -215,7 +215,7 @@ func TestDoc(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, dir, "doc")
-	r.want(t, exitOK, "stdout", "\n### 1. Check the primary is active", "\n### 13. Re-establish the HA relationship")
+	r.want(t, exitOK, "stdout", "\n### 1. Check the primary is active", "\n### 15. Re-establish the HA relationship and compare with step 1")
 	if !strings.HasPrefix(r.stdout, "# Upgrade IBM Copy Services Manager") {
 		t.Errorf("doc does not start with a '# ' title; %v", r)
 	}
@@ -239,7 +239,7 @@ func TestInit(t *testing.T) {
 	if !bytes.Equal(got, csmplan.DefaultRunbook()) {
 		t.Error("init wrote something else than the default runbook")
 	}
-	cli(t, dir, "validate", "x.yaml").want(t, exitOK, "stdout", "ok  x.yaml (13 steps)")
+	cli(t, dir, "validate", "x.yaml").want(t, exitOK, "stdout", "ok  x.yaml (15 steps)")
 
 	// An edited file is never overwritten.
 	edited := append(got, "# edited\n"...)

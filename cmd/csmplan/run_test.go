@@ -24,18 +24,18 @@ func TestRunSimulate(t *testing.T) {
 		last string   // the last line of stdout is this or starts with it
 	}{
 		{"full upgrade", nil, exitOK, []string{
-			"Running Upgrade IBM Copy Services Manager", "[4/13] ✓ Take over on the secondary (succeeded",
-			"csm.install on primary", "[13/13] ✓ Re-establish the HA relationship (succeeded",
-			"\nSucceeded: 13 steps: 11 succeeded, 2 skipped in "}, heldSimulator},
+			"Running Upgrade IBM Copy Services Manager", "[5/15] ✓ Take over on the secondary (succeeded",
+			"csm.install on primary", "[15/15] ✓ Re-establish the HA relationship and compare with step 1 (succeeded",
+			"\nSucceeded: 15 steps: 13 succeeded, 2 skipped in "}, heldSimulator},
 		{"without DR", []string{"-p", "maintain_dr=false"}, exitOK, []string{
-			"[2/13] - Check the standby is synchronized and at the primary's level (skipped)",
-			"[4/13] - Take over on the secondary (skipped)", "[6/13] ✓ Run the installer on the primary (succeeded",
-			"[12/13] - Run the installer on the secondary (skipped)", "\nSucceeded: 13 steps: 4 succeeded, 9 skipped in "}, heldSimulator},
+			"[2/15] - Check the pair is the pair, the standby is synchronized and at the primary's level (skipped)",
+			"[5/15] - Take over on the secondary (skipped)", "[7/15] ✓ Run the installer on the primary (succeeded",
+			"[14/15] - Run the installer on the secondary (skipped)", "\nSucceeded: 15 steps: 4 succeeded, 11 skipped in "}, heldSimulator},
 		{"installer fails", []string{"--fault", "installer-fails"}, exitFailed, []string{
-			"[6/13] ✗ Run the installer on the primary (failed)", "at csm-upgrade.yaml:", "\nFailed: 13 steps: 5 succeeded, 1 failed, 7 not run",
+			"[7/15] ✗ Run the installer on the primary (failed)", "at csm-upgrade.yaml:", "\nFailed: 15 steps: 6 succeeded, 1 failed, 8 not run",
 			"fault installer-fails"}, heldSimulator + " (the upgrade stopped before the end"},
-		{"token expiry", []string{"--fault", "token-expiry"}, exitOK, []string{"\nSucceeded: 13 steps"}, heldSimulator},
-		{"dry run", []string{"--dry-run"}, exitOK, []string{"Dry run of", "(would run", "\nDry run: 13 steps: 11 would run, 2 skipped"}, heldSimulator},
+		{"token expiry", []string{"--fault", "token-expiry"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
+		{"dry run", []string{"--dry-run"}, exitOK, []string{"Dry run of", "(would run", "\nDry run: 15 steps: 13 would run, 2 skipped"}, heldSimulator},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +87,7 @@ func TestRunParamErrors(t *testing.T) {
 func TestRunJSON(t *testing.T) {
 	t.Parallel()
 	r := cli(t, t.TempDir(), "run", "--simulate", "--json")
-	r.want(t, exitOK, "stderr", "\nSucceeded: 13 steps", heldSimulator)
+	r.want(t, exitOK, "stderr", "\nSucceeded: 15 steps", heldSimulator)
 	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
 	if len(lines) < 30 {
 		t.Fatalf("%d JSON lines; %v", len(lines), r)
@@ -115,8 +115,8 @@ func TestRunJSON(t *testing.T) {
 	if last["Outcome"] != "succeeded" {
 		t.Errorf("run.end outcome %v, want succeeded", last["Outcome"])
 	}
-	if kinds["step.start"] != 13 || kinds["step.end"] != 13 || kinds["action.log"] == 0 {
-		t.Errorf("event counts %v: want 13 step.start and step.end, and action.log", kinds)
+	if kinds["step.start"] != 15 || kinds["step.end"] != 15 || kinds["action.log"] == 0 {
+		t.Errorf("event counts %v: want 15 step.start and step.end, and action.log", kinds)
 	}
 }
 
@@ -170,15 +170,15 @@ func TestPlanSimulate(t *testing.T) {
 	dir := t.TempDir()
 	r := cli(t, dir, "plan", "--simulate")
 	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                 WHY\n",
-		"4   takeover-to-secondary  would run   1 held, 2 not checked  runs csm.takeover\n",
-		"9   stop-secondary         would skip  1 unmet                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
-		"\nDry run: 13 steps: 11 would run, 2 skipped in ")
+		"5   takeover-to-secondary  would run   1 held, 2 not checked  runs csm.takeover\n",
+		"11  stop-secondary         would skip  1 unmet                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
+		"\nDry run: 15 steps: 13 would run, 2 skipped in ")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
 	}
 
 	r = cli(t, dir, "plan", "--simulate", "--fault", "standby-unsynchronized")
-	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    5 held, 1 unmet  the HA relationship is synchronized (line 172): equals \"Synchronized\": observed \"Synchronization Pending\"",
+	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    7 held, 1 unmet  the HA relationship is synchronized (line 202): in [\"Synchronized\"]: observed \"Synchronization Pending\"",
 		"3   backup                 not run    -                not reached: step \"check-standby\" is blocked", "Dry run: blocked:")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
@@ -202,7 +202,7 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, p)
 	}
 	out := p.output()
-	for _, s := range []string{"[6/13] ! Run the installer on the primary (cancelled", "\nInterrupted: 13 steps: 5 succeeded, 1 cancelled, 7 not run",
+	for _, s := range []string{"[7/15] ! Run the installer on the primary (cancelled", "\nInterrupted: 15 steps: 6 succeeded, 1 cancelled, 8 not run",
 		"--journal " + journal + " --resume", "\n" + heldSimulator} {
 		if !strings.Contains(out, s) {
 			t.Errorf("stdout does not contain %q: %v", s, p)
@@ -276,12 +276,12 @@ func TestSimResume(t *testing.T) {
 
 	r := cli(t, dir, "run", "--params", sim.params, "--journal", "j.jsonl", "--resume")
 	r.want(t, exitOK, "stdout",
-		"[1/13] - Check the primary is active, its sessions are steady, and it is older than the target (done earlier)",
-		"[4/13] - Take over on the secondary (done earlier)",
-		"[5/13] - Wait for the primary to reconnect as standby (done earlier)",
-		"[6/13] ✓ Run the installer on the primary (succeeded",
-		"[12/13] ✓ Run the installer on the secondary (succeeded",
-		"\nSucceeded: 13 steps: 6 succeeded, 5 done earlier, 2 skipped in ")
+		"[1/15] - Check the primary is active, its sessions are steady, and it is older than the target (done earlier)",
+		"[5/15] - Take over on the secondary (done earlier)",
+		"[6/15] - Wait for the primary to reconnect as standby (done earlier)",
+		"[7/15] ✓ Run the installer on the primary (succeeded",
+		"[14/15] ✓ Run the installer on the secondary (succeeded",
+		"\nSucceeded: 15 steps: 7 succeeded, 6 done earlier, 2 skipped in ")
 	// Ended, the pair is upgraded: the simulator checks the final state too.
 	if line := sim.stop(syscall.SIGTERM); line != heldSimulator {
 		t.Errorf("sim said %q, want %q: %v", line, heldSimulator, sim.proc)
@@ -310,7 +310,7 @@ func TestKillAndResume(t *testing.T) {
 	}
 
 	r := cli(t, dir, "run", "--params", sim.params, "--journal", journal, "--resume")
-	r.want(t, exitOK, "stdout", "[4/13] - Take over on the secondary (done earlier)", "[13/13] ✓ Re-establish the HA relationship (succeeded", "\nSucceeded: 13 steps")
+	r.want(t, exitOK, "stdout", "[5/15] - Take over on the secondary (done earlier)", "[15/15] ✓ Re-establish the HA relationship and compare with step 1 (succeeded", "\nSucceeded: 15 steps")
 	if line := sim.stop(os.Interrupt); line != heldSimulator {
 		t.Errorf("sim said %q, want %q: %v", line, heldSimulator, sim.proc)
 	}

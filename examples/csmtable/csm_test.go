@@ -65,14 +65,14 @@ func TestUpgradeWithoutStandby(t *testing.T) {
 		sessions: []actionstest.Result{actionstest.Returns(sessions)},
 		wantSteps: map[string]runner.Outcome{"check-primary": runner.Succeeded, "check-standby": runner.Skipped, "backup": runner.Succeeded,
 			"upgrade-primary": runner.Succeeded, "validate-sessions": runner.Succeeded, "upgrade-secondary": runner.Skipped},
-		wantCalls: []string{"p:csm.ha", "p:csm.sessions", "p:csm.version", "a:csm.backup", "a:csm.install", "p:csm.version", "p:csm.ha", "p:csm.sessions"},
+		wantCalls: []string{"p:csm.ha", "p:csm.sessions", "p:csm.version", "p:csm.tasks", "a:csm.backup", "a:csm.install", "p:csm.version", "p:csm.ha", "p:csm.sessions"},
 	}, {
 		name:      "already at the target: nothing is installed",
 		versions:  []actionstest.Result{actionstest.Returns(target)},
 		sessions:  []actionstest.Result{actionstest.Returns(sessions)},
 		wantErr:   runner.ErrPrecondition,
 		wantSteps: map[string]runner.Outcome{"check-primary": runner.Failed, "backup": runner.NotRun, "upgrade-primary": runner.NotRun},
-		wantCalls: []string{"p:csm.ha", "p:csm.sessions", "p:csm.version"},
+		wantCalls: []string{"p:csm.ha", "p:csm.sessions", "p:csm.version", "p:csm.tasks"},
 	}, {
 		name:      "the installer fails",
 		versions:  []actionstest.Result{actionstest.Returns(old)},
@@ -80,7 +80,7 @@ func TestUpgradeWithoutStandby(t *testing.T) {
 		sessions:  []actionstest.Result{actionstest.Returns(sessions)},
 		wantErr:   runner.ErrAction,
 		wantSteps: map[string]runner.Outcome{"backup": runner.Succeeded, "upgrade-primary": runner.Failed, "validate-sessions": runner.NotRun},
-		wantCalls: []string{"p:csm.ha", "p:csm.sessions", "p:csm.version", "a:csm.backup", "a:csm.install"},
+		wantCalls: []string{"p:csm.ha", "p:csm.sessions", "p:csm.version", "p:csm.tasks", "a:csm.backup", "a:csm.install"},
 	}, {
 		name:      "the server comes back at the wrong version",
 		versions:  []actionstest.Result{actionstest.Returns(old)},
@@ -103,10 +103,11 @@ func TestUpgradeWithoutStandby(t *testing.T) {
 			fakeProbe(t, kit, "csm.ha", actionstest.Returns(map[string]any{"role": "Active", "status": "", "partner": ""}))
 			fakeProbe(t, kit, "csm.sessions", tt.sessions...)
 			fakeProbe(t, kit, "csm.version", tt.versions...)
+			fakeProbe(t, kit, "csm.tasks", actionstest.Returns([]any{map[string]any{"id": int64(1), "name": "hourly", "enabled": true, "running": false}}))
 			fakeAction(t, kit, "csm.backup", actionstest.Succeeds(actions.Outputs{"file": "b.zip", "size": int64(2048), "sha256": "ab"}))
 			fakeAction(t, kit, "csm.install", tt.install)
 			// Without a standby these never run: a call would fail the test.
-			for _, name := range []string{"csm.takeover", "csm.server", "csm.set_standby"} {
+			for _, name := range []string{"csm.takeover", "csm.server", "csm.set_standby", "csm.reconnect", "csm.disable_tasks"} {
 				fakeAction(t, kit, name, actionstest.Fails(errors.New(name+" must not run without a standby")))
 			}
 			reg := kit.Registry()

@@ -42,6 +42,7 @@ const (
 	msgBackupCreated    = "IWNR9041I" // backup created
 	msgBackupsListed    = "IWNR9042I" // backups listed
 	msgBackupFailed     = "IWNR9043E" // backup failed (fault backup-fails, HTTP 500)
+	msgDifferentLevels  = "IWNR9025E" // reconnect or standby between servers at different levels
 	msgTaskChanged      = "IWNR9050I" // task enabled or disabled
 	msgUnknownTask      = "IWNR9051E" // no task of that id (HTTP 404)
 )
@@ -85,7 +86,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.advanceLocked()
 	p.m.requests++
-	reset := s.state != stateUp
+	reset := s.state != stateUp || s.stale(r)
 	if !reset && p.m.faults[FaultConnectionReset] {
 		p.m.resetCount++
 		if p.m.resetCount%ResetEvery == 0 {
@@ -258,13 +259,17 @@ func (p *Pair) authLocked(s *Server, r *http.Request) bool {
 	return true
 }
 
+// mismatchedPartner is the partner the primary reports under fault
+// partner-mismatch: a server that is not the secondary.
+const mismatchedPartner = "127.0.0.9"
+
 func apiHA(s *Server, _ *http.Request) result {
 	p := s.p
 	st := csm.HAStatus{
 		Reply:                   p.reply(csm.MsgHAStatusQueried, "The high availability status was queried."),
 		IsLocalActive:           s.role == csm.RoleActive,
 		MaxSupportedConnections: MaxSupportedConnections,
-		LocalHAPort:             HAPort,
+		LocalHAPort:             s.haPort,
 		ServerInfo:              []csm.ServerInfo{},
 	}
 	if o := p.other(s); o != nil && p.m.paired {
@@ -272,36 +277,102 @@ func apiHA(s *Server, _ *http.Request) result {
 		if p.m.link.connected() {
 			role = o.role
 		}
-		st.ServerInfo = append(st.ServerInfo, csm.ServerInfo{Server: o.Addr(), Role: role, Status: p.m.link.String(), Port: HAPort})
+		host := o.host
+		if p.m.faults[FaultPartnerMismatch] && s == p.servers[0] {
+			host = mismatchedPartner
+		}
+		st.ServerInfo = append(st.ServerInfo, csm.ServerInfo{Server: host, Role: role, Status: p.m.link.String(), Port: o.haPort})
+	}
+	if p.m.faults[FaultServerinfoOdd] {
+		return result{status: http.StatusOK, body: oddHA(st)}
 	}
 	return result{status: http.StatusOK, body: st}
 }
 
-// resolve finds the server a path names: its address ("127.0.0.1:PORT" or
-// "localhost:PORT"), or a bare host (127.0.0.1, localhost), which both
-// servers share and which therefore names the partner of the called server.
-// resolvePath resolves the server named by the path value name, with the
-// optional {port} segment that some clients append.
-func (p *Pair) resolvePath(r *http.Request, name string, caller *Server) (string, *Server) {
-	ref := r.PathValue(name)
-	if port := r.PathValue("port"); port != "" {
-		if s := p.resolve(net.JoinHostPort(ref, port), caller); s != nil {
-			return ref, s
-		}
+// oddHA writes st with extra fields, and serverinfo entries with extra and
+// differently typed fields (fault serverinfo-odd).
+func oddHA(st csm.HAStatus) map[string]any {
+	infos := []any{}
+	for _, si := range st.ServerInfo {
+		infos = append(infos, map[string]any{
+			"server": si.Server, "role": si.Role, "status": si.Status,
+			"port":          strconv.Itoa(si.Port), // a string, not a number
+			"lastHeartbeat": map[string]any{"epochMillis": st.Timestamp, "ok": true},
+			"connections":   "1",
+			"version":       6.311,
+		})
 	}
-	return ref, p.resolve(ref, caller)
+	return map[string]any{
+		"msg": st.Msg, "resultText": st.MsgTranslated, "islocalactive": st.IsLocalActive,
+		"maxsupportedconnections": strconv.Itoa(st.MaxSupportedConnections), "localhaport": st.LocalHAPort,
+		"serverinfo": infos, "inserts": []any{}, "timestamp": st.Timestamp,
+		"haMode": map[string]any{"kind": "standard"},
+	}
 }
 
-func (p *Pair) resolve(ref string, caller *Server) *Server {
+// resolvePath resolves the server named by the path value name: a host (a
+// server's loopback address, or localhost for 127.0.0.1), with the optional
+// {port} segment that IBM's REXX framework appends, which must then be that
+// server's HA port. A host:port is refused (the REST port is not the HA
+// port). When the servers share one address, the HA port tells them apart,
+// and without one the host names the partner of the called server.
+func (p *Pair) resolvePath(r *http.Request, name string, caller *Server) (string, *Server, string) {
+	ref := r.PathValue(name)
+	port := r.PathValue("port")
+	shown := ref
+	if port != "" {
+		shown = ref + "/" + port
+	}
+	if strings.Contains(ref, ":") {
+		return shown, nil, "name the server by its host; " + ref + " carries a port (the HA port, if any, goes in its own path segment)"
+	}
+	host := ref
+	if strings.EqualFold(host, "localhost") {
+		host = serverHosts[0]
+	}
+	var match []*Server
 	for _, s := range p.servers {
-		if ref == s.Addr() || ref == net.JoinHostPort("localhost", strconv.Itoa(s.port)) {
-			return s
+		if s.host == host && (port == "" || port == strconv.Itoa(s.haPort)) {
+			match = append(match, s)
 		}
 	}
-	if ref == "127.0.0.1" || strings.EqualFold(ref, "localhost") {
+	switch {
+	case len(match) == 1:
+		return shown, match[0], ""
+	case len(match) == 2:
+		return shown, p.other(caller), ""
+	case port != "":
+		return shown, nil, "no server " + ref + " has the HA port " + port
+	}
+	return shown, nil, ""
+}
+
+// resolve finds the server a host names (see resolvePath), for paths
+// without a port segment.
+func (p *Pair) resolve(ref string, caller *Server) *Server {
+	if strings.EqualFold(ref, "localhost") {
+		ref = serverHosts[0]
+	}
+	var match []*Server
+	for _, s := range p.servers {
+		if s.host == ref {
+			match = append(match, s)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0]
+	case 2:
 		return p.other(caller)
 	}
 	return nil
+}
+
+func (p *Pair) levelsRefused(a, b *Server) (result, bool) {
+	if p.canConnect() {
+		return result{}, false
+	}
+	return p.replyResult(http.StatusOK, msgDifferentLevels, fmt.Sprintf("The servers are at different levels (%s runs %s, %s runs %s): a standby server must be at the same level as the active server.", a.host, a.version, b.host, b.version), a.host, b.host), true
 }
 
 func apiReconnect(s *Server, _ *http.Request) result {
@@ -311,7 +382,10 @@ func apiReconnect(s *Server, _ *http.Request) result {
 		return p.replyResult(http.StatusOK, csm.MsgNoHAServers, "There are no high availability servers to reconnect.")
 	}
 	if o.state != stateUp {
-		return p.replyResult(http.StatusOK, msgUnreachable, "The partner server "+o.Addr()+" cannot be reached.", o.Addr())
+		return p.replyResult(http.StatusOK, msgUnreachable, "The partner server "+o.host+" cannot be reached.", o.host)
+	}
+	if res, refused := p.levelsRefused(s, o); refused {
+		return res
 	}
 	if !p.m.link.connected() {
 		p.connectLocked("reconnect issued on " + s.name)
@@ -321,14 +395,20 @@ func apiReconnect(s *Server, _ *http.Request) result {
 
 func apiSetServerAsStandby(s *Server, r *http.Request) result {
 	p := s.p
-	ref, a := p.resolvePath(r, "active", s)
+	ref, a, why := p.resolvePath(r, "active", s)
 	switch {
 	case a == nil || a == s:
-		return p.replyResult(http.StatusOK, msgUnknownServer, "The server "+ref+" is not a server this server can be the standby of.", ref)
+		if why == "" {
+			why = "it is not a server this server can be the standby of"
+		}
+		return p.replyResult(http.StatusOK, msgUnknownServer, "The server "+ref+" is not valid here: "+why+".", ref)
 	case a.state != stateUp:
-		return p.replyResult(http.StatusOK, msgUnreachable, "The server "+a.Addr()+" cannot be reached.", a.Addr())
+		return p.replyResult(http.StatusOK, msgUnreachable, "The server "+a.host+" cannot be reached.", a.host)
 	case a.role != csm.RoleActive:
-		return p.replyResult(http.StatusOK, msgNotActive, "The server "+a.Addr()+" is not an active server.", a.Addr())
+		return p.replyResult(http.StatusOK, msgNotActive, "The server "+a.host+" is not an active server.", a.host)
+	}
+	if res, refused := p.levelsRefused(s, a); refused {
+		return res
 	}
 	if !(p.m.paired && p.m.link.connected() && s.role == csm.RoleStandby) {
 		p.m.paired = true
@@ -336,21 +416,27 @@ func apiSetServerAsStandby(s *Server, r *http.Request) result {
 		p.event(s, EventHAConfig, "standby of "+a.name)
 		p.connectLocked(s.name + " set as standby of " + a.name)
 	}
-	return p.replyResult(http.StatusOK, csm.MsgMadeStandby, "The server was made the standby of "+a.Addr()+".", a.Addr())
+	return p.replyResult(http.StatusOK, csm.MsgMadeStandby, "The server was made the standby of "+a.host+".", a.host)
 }
 
 func apiSetStandbyServer(s *Server, r *http.Request) result {
 	p := s.p
-	ref, b := p.resolvePath(r, "standby", s)
+	ref, b, why := p.resolvePath(r, "standby", s)
 	switch {
 	case s.role != csm.RoleActive:
 		return p.replyResult(http.StatusOK, msgNotActive, "A standby server can only be added to the active server.")
 	case b == nil || b == s:
-		return p.replyResult(http.StatusOK, msgUnknownServer, "The server "+ref+" cannot be made the standby of this server.", ref)
+		if why == "" {
+			why = "it cannot be made the standby of this server"
+		}
+		return p.replyResult(http.StatusOK, msgUnknownServer, "The server "+ref+" is not valid here: "+why+".", ref)
 	case !equalSecret(r.PathValue("user"), p.opts.Username) || !equalSecret(r.PathValue("password"), p.opts.Password):
 		return p.replyResult(http.StatusOK, msgBadStandbyCreds, "The user name or password for the standby server is not valid.")
 	case b.state != stateUp:
-		return p.replyResult(http.StatusOK, msgUnreachable, "The server "+b.Addr()+" cannot be reached.", b.Addr())
+		return p.replyResult(http.StatusOK, msgUnreachable, "The server "+b.host+" cannot be reached.", b.host)
+	}
+	if res, refused := p.levelsRefused(s, b); refused {
+		return res
 	}
 	if !(p.m.paired && p.m.link.connected() && b.role == csm.RoleStandby) {
 		p.m.paired = true
@@ -358,7 +444,7 @@ func apiSetStandbyServer(s *Server, r *http.Request) result {
 		p.event(s, EventHAConfig, b.name+" made standby")
 		p.connectLocked(b.name + " made standby of " + s.name)
 	}
-	return p.replyResult(http.StatusOK, csm.MsgMadeStandby, "The server "+b.Addr()+" was made the standby of this server.", b.Addr())
+	return p.replyResult(http.StatusOK, csm.MsgMadeStandby, "The server "+b.host+" was made the standby of this server.", b.host)
 }
 
 func apiRemoveHAServer(s *Server, r *http.Request) result {
@@ -378,11 +464,27 @@ func apiRemoveHAServer(s *Server, r *http.Request) result {
 	for _, x := range p.servers {
 		p.setRole(x, csm.RoleActive, "HA relationship removed: standalone server")
 	}
-	return p.replyResult(http.StatusOK, msgHARemoved, "The high availability server "+b.Addr()+" was removed.", b.Addr())
+	return p.replyResult(http.StatusOK, msgHARemoved, "The high availability server "+b.host+" was removed.", b.host)
 }
 
 func apiVersion(s *Server, _ *http.Request) result {
-	return result{status: http.StatusOK, body: csm.Version{Reply: s.p.reply(msgVersion, "The version was queried."), Version: s.version}}
+	v := s.version
+	if s.p.m.faults[FaultVersionSuffix] {
+		v = suffixed(v, s == s.p.servers[0])
+	}
+	return result{status: http.StatusOK, body: csm.Version{Reply: s.p.reply(msgVersion, "The version was queried."), Version: v}}
+}
+
+// suffixed writes a level as fault version-suffix does: without trailing
+// ".0" parts (short), else with a build suffix.
+func suffixed(v string, short bool) string {
+	if !short {
+		return v + "-b20261101"
+	}
+	for strings.Count(v, ".") > 1 && strings.HasSuffix(v, ".0") {
+		v = strings.TrimSuffix(v, ".0")
+	}
+	return v
 }
 
 // createBackupLocked makes a configuration backup on s: a zip archive with
@@ -450,6 +552,7 @@ func apiBackupDownload(s *Server, _ *http.Request) result {
 }
 
 func apiSessions(s *Server, _ *http.Request) result {
+	s.p.validationLocked(s)
 	out := slices.Clone(s.p.m.sessions)
 	if out == nil {
 		out = []csm.SessionShort{}
@@ -468,6 +571,7 @@ func apiSession(s *Server, r *http.Request) result {
 	if i < 0 {
 		return p.replyResult(http.StatusNotFound, msgUnknownSession, "There is no session named "+name+".", name)
 	}
+	p.validationLocked(s)
 	return result{status: http.StatusOK, body: p.m.sessions[i]}
 }
 
@@ -498,18 +602,18 @@ func taskCopy(t *task) csm.ScheduledTask {
 
 func apiTasks(s *Server, _ *http.Request) result {
 	out := []csm.ScheduledTask{}
-	for _, t := range s.p.m.tasks {
+	for _, t := range s.tasks {
 		out = append(out, taskCopy(t))
 	}
 	return result{status: http.StatusOK, body: out}
 }
 
-func (p *Pair) findTaskLocked(id string) *task {
+func (s *Server) findTaskLocked(id string) *task {
 	n, err := strconv.Atoi(id)
 	if err != nil {
 		return nil
 	}
-	for _, t := range p.m.tasks {
+	for _, t := range s.tasks {
 		if t.ID == n {
 			return t
 		}
@@ -520,7 +624,7 @@ func (p *Pair) findTaskLocked(id string) *task {
 func apiTask(s *Server, r *http.Request) result {
 	p := s.p
 	id := r.PathValue("id")
-	t := p.findTaskLocked(id)
+	t := s.findTaskLocked(id)
 	if t == nil {
 		return p.replyResult(http.StatusNotFound, msgUnknownTask, "There is no scheduled task with id "+id+".", id)
 	}
@@ -533,7 +637,7 @@ func apiTaskDisable(s *Server, r *http.Request) result { return setTask(s, r, fa
 func setTask(s *Server, r *http.Request, enabled bool) result {
 	p := s.p
 	id := r.PathValue("id")
-	t := p.findTaskLocked(id)
+	t := s.findTaskLocked(id)
 	switch {
 	case t == nil:
 		return p.replyResult(http.StatusNotFound, msgUnknownTask, "There is no scheduled task with id "+id+".", id)
@@ -549,6 +653,7 @@ func setTask(s *Server, r *http.Request, enabled bool) result {
 		t.next = time.Time{}
 		p.scheduleTaskLocked(t)
 		p.event(s, EventTask, fmt.Sprintf("task %d %q %s", t.ID, t.Name, word))
+		p.replicateLocked()
 	}
 	return p.replyResult(http.StatusOK, msgTaskChanged, fmt.Sprintf("The scheduled task %d was %s.", t.ID, word), id)
 }

@@ -190,9 +190,15 @@ func TestScheduledTasks(t *testing.T) {
 		t.Fatalf("task runs: want 2 on the active primary, none on the standby:\n%s", dump(tl))
 	}
 	var one csm.ScheduledTask
-	sec.must("GET", "/sessions/scheduledtasks/1", nil, &one)
+	prim.must("GET", "/sessions/scheduledtasks/1", nil, &one)
 	if one.LastRan != clk.Now().Add(-time.Minute).UnixMilli() || one.Actions[0].SessionName != "FC_NIGHTLY" {
 		t.Fatalf("task 1 %+v", one)
+	}
+	// The synchronized standby's table is a copy of the active server's,
+	// taken when the active server's changes.
+	sec.must("GET", "/sessions/scheduledtasks/1", nil, &one)
+	if !one.Enabled || one.Actions[0].SessionName != "FC_NIGHTLY" {
+		t.Fatalf("task 1 on the standby %+v, want the active server's copy", one)
 	}
 }
 
@@ -202,14 +208,14 @@ func TestHAConfiguration(t *testing.T) {
 	p := newPair(t, Options{Standby: true, Clock: clk, SyncTime: time.Minute})
 	prim, sec := newClient(t, p, p.Primary()), newClient(t, p, p.Secondary())
 
-	wantMsg(t, "remove", prim.reply("PUT", "/system/ha/removeHaServer/127.0.0.1", nil), msgHARemoved)
+	wantMsg(t, "remove", prim.reply("PUT", "/system/ha/removeHaServer/"+p.Secondary().Host(), nil), msgHARemoved)
 	if h := sec.ha(); !h.IsLocalActive || len(h.ServerInfo) != 0 {
 		t.Fatalf("secondary after remove: %+v, want a standalone active server", h)
 	}
 	wantMsg(t, "reconnect without partner", prim.reply("PUT", "/system/ha/reconnect", nil), csm.MsgNoHAServers)
-	wantMsg(t, "remove again", prim.reply("PUT", "/system/ha/removeHaServer/"+p.Secondary().Addr(), nil), csm.MsgNoHAServers)
+	wantMsg(t, "remove again", prim.reply("PUT", "/system/ha/removeHaServer/"+p.Secondary().Host(), nil), csm.MsgNoHAServers)
 
-	base := "/system/ha/setStandbyServer/" + url.PathEscape(p.Secondary().Addr()) + "/" + p.Username() + "/"
+	base := "/system/ha/setStandbyServer/" + url.PathEscape(p.Secondary().Host()) + "/" + p.Username() + "/"
 	r := prim.reply("PUT", base+"badpass", nil)
 	wantMsg(t, "wrong standby password", r, msgBadStandbyCreds)
 	if strings.Contains(r.MsgTranslated, "badpass") {
@@ -221,7 +227,7 @@ func TestHAConfiguration(t *testing.T) {
 	clk.Advance(time.Minute)
 	wantHA(t, "synchronized", sec.ha(), false, p.Primary(), csm.RoleActive, csm.StatusSynchronized)
 	wantMsg(t, "setStandbyServer on the standby", sec.reply("PUT", "/system/ha/setStandbyServer/localhost/"+p.Username()+"/"+p.Password(), nil), msgNotActive)
-	wantMsg(t, "setServerAsStandby naming a standby", prim.reply("PUT", "/system/ha/setServerAsStandby/127.0.0.1", nil), msgNotActive)
+	wantMsg(t, "setServerAsStandby naming a standby", prim.reply("PUT", "/system/ha/setServerAsStandby/"+p.Secondary().Host(), nil), msgNotActive)
 
 	// Stop the standby with the site's script: the active sees Disconnected;
 	// start it: it reconnects.
@@ -302,15 +308,21 @@ func TestSetServerAsStandby(t *testing.T) {
 		t.Fatalf("ActiveFaults() = %v", got)
 	}
 	wantMsg(t, "takeover", sec.reply("PUT", "/system/ha/takeover", nil), csm.MsgTakeoverIssued)
-	wantMsg(t, "naming itself", prim.reply("PUT", "/system/ha/setServerAsStandby/"+p.Primary().Addr(), nil), msgUnknownServer)
+	wantMsg(t, "naming itself", prim.reply("PUT", "/system/ha/setServerAsStandby/"+p.Primary().Host(), nil), msgUnknownServer)
 	wantMsg(t, "naming a stranger", prim.reply("PUT", "/system/ha/setServerAsStandby/192.0.2.1", nil), msgUnknownServer)
-	wantMsg(t, "set as standby", prim.reply("PUT", "/system/ha/setServerAsStandby/localhost:"+strconv.Itoa(p.Secondary().Port()), nil), csm.MsgMadeStandby)
+	// host:port (the REST port) is refused: the HA port is not the REST port.
+	r := prim.reply("PUT", "/system/ha/setServerAsStandby/"+p.Secondary().Addr(), nil)
+	wantMsg(t, "naming host:port", r, msgUnknownServer)
+	if !strings.Contains(r.MsgTranslated, "by its host") {
+		t.Fatalf("host:port refused with %q, want it to say why", r.MsgTranslated)
+	}
+	wantMsg(t, "set as standby", prim.reply("PUT", "/system/ha/setServerAsStandby/"+p.Secondary().Host(), nil), csm.MsgMadeStandby)
 	wantHA(t, "primary", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusSynchronized)
 	// Now install the primary and stop the secondary: naming a down server.
 	install(t, p, p.Primary())
 	clk.Advance(time.Minute)
 	runControl(p.Secondary(), p.ServerArgv("x", "stop")[1:])
-	wantMsg(t, "active is down", prim.reply("PUT", "/system/ha/setServerAsStandby/127.0.0.1", nil), msgUnreachable)
+	wantMsg(t, "active is down", prim.reply("PUT", "/system/ha/setServerAsStandby/"+p.Secondary().Host(), nil), msgUnreachable)
 	if code, out, _ := runControl(p.Secondary(), p.ServerArgv("x", "stop")[1:]); code != 0 || !strings.Contains(out, "already down") {
 		t.Fatalf("second stop: exit %d %q", code, out)
 	}
@@ -338,12 +350,15 @@ func TestEventString(t *testing.T) {
 	}
 }
 
-// IBM's REXX REST framework appends the server's port to the HA paths.
+// IBM's REXX REST framework appends the HA port to the HA paths; the REST
+// port there is refused.
 func TestHAPathsWithPort(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Options{Standby: true, Clock: newFakeClock(), Faults: []string{FaultNoAutoReconnect}})
 	prim, sec := newClient(t, p, p.Primary()), newClient(t, p, p.Secondary())
 	wantMsg(t, "takeover", sec.reply("PUT", "/system/ha/takeover", nil), csm.MsgTakeoverIssued)
-	wantMsg(t, "set as standby with a port", prim.reply("PUT", "/system/ha/setServerAsStandby/127.0.0.1/"+strconv.Itoa(p.Secondary().Port()), nil), csm.MsgMadeStandby)
+	s := p.Secondary()
+	wantMsg(t, "set as standby with the REST port", prim.reply("PUT", "/system/ha/setServerAsStandby/"+s.Host()+"/"+strconv.Itoa(s.Port()), nil), msgUnknownServer)
+	wantMsg(t, "set as standby with the HA port", prim.reply("PUT", "/system/ha/setServerAsStandby/"+s.Host()+"/"+strconv.Itoa(s.HAPort()), nil), csm.MsgMadeStandby)
 	wantHA(t, "primary", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusSynchronized)
 }

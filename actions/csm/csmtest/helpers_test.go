@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -239,8 +240,8 @@ func wantMsg(t testing.TB, what string, r csm.Reply, want string) {
 // the given role and status.
 func wantHA(t testing.TB, what string, h csm.HAStatus, localActive bool, partner *Server, role, status string) {
 	t.Helper()
-	want := []csm.ServerInfo{{Server: partner.Addr(), Role: role, Status: status, Port: HAPort}}
-	if h.IsLocalActive != localActive || len(h.ServerInfo) != 1 || h.ServerInfo[0] != want[0] {
+	want := []csm.ServerInfo{{Server: partner.Host(), Role: role, Status: status, Port: partner.HAPort()}}
+	if h.IsLocalActive != localActive || !reflect.DeepEqual(h.ServerInfo, want) {
 		t.Fatalf("%s: islocalactive %v serverinfo %+v, want %v %+v", what, h.IsLocalActive, h.ServerInfo, localActive, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/csm"
 )
 
@@ -42,6 +43,7 @@ type linkState int
 const (
 	linkNone         linkState = iota // no HA relationship
 	linkDisconnected                  // configured, not connected
+	linkLevels                        // configured, cannot connect: the servers are at different levels
 	linkPending                       // connected, synchronizing
 	linkSynced                        // connected and synchronized
 )
@@ -51,6 +53,8 @@ func (l linkState) String() string {
 	switch l {
 	case linkDisconnected:
 		return csm.StatusDisconnected
+	case linkLevels:
+		return csm.StatusDifferentLevels
 	case linkPending:
 		return csm.StatusSynchronizationPending
 	case linkSynced:
@@ -87,9 +91,29 @@ type due struct {
 	gen  uint64
 }
 
+// task is one scheduled task in one server's configuration: each server
+// has its own table, and a synchronized standby's is a copy of its active
+// server's.
 type task struct {
 	csm.ScheduledTask
 	next time.Time // zero when the task does not run
+}
+
+func (t *task) clone() *task {
+	c := *t
+	c.Actions = slices.Clone(t.Actions)
+	return &c
+}
+
+// window is the both-active window: the time in which both servers are up
+// and Active with at least one enabled scheduled task each, so that both may
+// run scheduled tasks.
+type window struct {
+	open    bool
+	since   time.Time
+	total   time.Duration
+	longest time.Duration
+	count   int
 }
 
 type model struct {
@@ -103,7 +127,8 @@ type model struct {
 	queue       []due // in insertion order
 	sessions    []csm.SessionShort
 	initial     []csm.SessionShort
-	tasks       []*task
+	initialTask []csm.ScheduledTask // the tasks at NewPair, for CheckFinal
+	window      window
 	faults      map[string]bool
 	transitory  struct { // the session held in Preparing by fault session-transitory
 		on                  bool
@@ -115,7 +140,8 @@ type model struct {
 	timeline       []Event
 	violations     []Violation
 	noActive       bool // invariant one-active currently broken
-	splitBrain     bool // invariant split-brain-install currently broken
+	certs          int  // certificates renewed (fault cert-renewed)
+	windowFlagged  bool // invariant window-open-at-validation reported
 }
 
 var transitoryStates = []string{"Preparing", "Suspending", "Recovering", "Draining", "Flashing", "Terminating"}
@@ -130,15 +156,17 @@ func (p *Pair) initLocked() {
 	m.faults = map[string]bool{}
 	m.sessions = slices.Clone(p.opts.Sessions)
 	m.initial = slices.Clone(p.opts.Sessions)
-	for _, t := range p.opts.Tasks {
-		tk := &task{ScheduledTask: t}
-		if t.NextRun != 0 {
-			tk.next = time.UnixMilli(t.NextRun)
-		}
-		p.scheduleTaskLocked(tk)
-		m.tasks = append(m.tasks, tk)
-	}
+	m.initialTask = slices.Clone(p.opts.Tasks)
 	for i, s := range p.servers {
+		for _, t := range p.opts.Tasks {
+			tk := &task{ScheduledTask: t}
+			tk.Actions = slices.Clone(t.Actions)
+			if t.NextRun != 0 {
+				tk.next = time.UnixMilli(t.NextRun)
+			}
+			p.scheduleTaskLocked(tk)
+			s.tasks = append(s.tasks, tk)
+		}
 		s.version = p.opts.Version
 		s.state = stateUp
 		s.role = csm.RoleStandby
@@ -182,15 +210,18 @@ func (p *Pair) advanceLocked() {
 	for {
 		have, qi := false, -1
 		var tk *task
+		var tsrv *Server
 		var at time.Time
 		for i, d := range m.queue {
 			if !have || d.at.Before(at) {
 				have, qi, at = true, i, d.at
 			}
 		}
-		for _, t := range m.tasks {
-			if !t.next.IsZero() && (!have || t.next.Before(at)) {
-				have, qi, tk, at = true, -1, t, t.next
+		for _, s := range p.servers {
+			for _, t := range s.tasks {
+				if !t.next.IsZero() && (!have || t.next.Before(at)) {
+					have, qi, tk, tsrv, at = true, -1, t, s, t.next
+				}
 			}
 		}
 		if !have || at.After(now) {
@@ -200,7 +231,7 @@ func (p *Pair) advanceLocked() {
 			m.now = at
 		}
 		if tk != nil {
-			p.runTaskLocked(tk)
+			p.runTaskLocked(tsrv, tk)
 		} else {
 			d := m.queue[qi]
 			m.queue = slices.Delete(m.queue, qi, qi+1)
@@ -234,7 +265,40 @@ func (p *Pair) processLocked(d due) {
 		}
 		m.syncBlocked = false
 		p.setLink(linkSynced, "synchronization complete")
+		p.replicateLocked()
 	}
+}
+
+// replicateLocked copies the active server's configuration (its scheduled
+// task table) to a synchronized standby.
+func (p *Pair) replicateLocked() {
+	if len(p.servers) < 2 || p.m.link != linkSynced {
+		return
+	}
+	a, b := p.servers[0], p.servers[1]
+	if a.role != csm.RoleActive {
+		a, b = b, a
+	}
+	if a.role != csm.RoleActive || b.role != csm.RoleStandby {
+		return
+	}
+	b.tasks = b.tasks[:0]
+	for _, t := range a.tasks {
+		b.tasks = append(b.tasks, t.clone())
+	}
+}
+
+// sameLevel reports whether the two servers run the same code level.
+func (p *Pair) sameLevel() bool {
+	return len(p.servers) == 2 && actions.SameLevel(p.servers[0].version, p.servers[1].version)
+}
+
+// canConnect reports whether the two servers can form a working HA
+// relationship: IBM's command reference says a standby must be at the same
+// level as the active server. Fault reconnect-across-levels gives the other
+// reading, in which they connect (and synchronize) whatever their levels.
+func (p *Pair) canConnect() bool {
+	return p.sameLevel() || p.m.faults[FaultReconnectAcrossLevels]
 }
 
 func (p *Pair) other(s *Server) *Server {
@@ -287,11 +351,13 @@ func (p *Pair) setState(s *Server, st serverState, reason string) {
 	}
 	wasUp := s.state == stateUp
 	s.state = st
+	s.boot++
 	switch {
 	case st == stateUp:
 		p.event(s, EventUp, reason)
 	case wasUp:
 		clear(s.tokens)
+		s.dropIdle()
 		p.event(s, EventDown, st.String()+": "+reason)
 		p.disconnectLocked(s.name + " is down")
 	}
@@ -310,6 +376,13 @@ func (p *Pair) disconnectLocked(reason string) {
 func (p *Pair) connectLocked(reason string) {
 	m := &p.m
 	a, b := p.servers[0], p.servers[1]
+	if !p.canConnect() {
+		// The relationship stays configured but cannot connect; each
+		// server keeps its role (an old-level active stays Active and keeps
+		// running its enabled scheduled tasks).
+		p.setLink(linkLevels, reason+": "+a.name+" runs "+a.version+", "+b.name+" runs "+b.version)
+		return
+	}
 	switch {
 	case a.role == csm.RoleActive && b.role == csm.RoleActive:
 		winner, loser := a, b
@@ -361,35 +434,73 @@ func (p *Pair) describeLocked() string {
 	return strings.Join(parts, ", ")
 }
 
-// checkLocked checks the continuous invariants; it records a violation
-// when one starts to be broken.
+// managerLocked returns the server that manages the sessions: of the
+// Active servers, the one that became Active last (after a takeover both may
+// believe they are Active; the sessions are managed where the takeover went).
+// It returns nil when no server is Active.
+func (p *Pair) managerLocked() *Server {
+	var mgr *Server
+	for _, s := range p.servers {
+		if s.role == csm.RoleActive && (mgr == nil || s.epoch > mgr.epoch) {
+			mgr = s
+		}
+	}
+	return mgr
+}
+
+// hasEnabledTask reports whether s has an enabled scheduled task that runs.
+func (s *Server) hasEnabledTask() bool {
+	return slices.ContainsFunc(s.tasks, func(t *task) bool { return !t.next.IsZero() })
+}
+
+// checkLocked checks the continuous invariants and measures the
+// both-active window; it records a violation when one starts to be broken.
 func (p *Pair) checkLocked() {
 	m := &p.m
 	p.refreshViewsLocked()
 	if !p.opts.Standby {
 		return
 	}
-	active, installing, allActive := false, "", true
+	mgr := p.managerLocked()
+	ok := mgr != nil && mgr.state == stateUp
+	if !ok && !m.noActive {
+		p.violate(InvariantOneActive, "no server is up, Active and managing the sessions: "+p.describeLocked())
+	}
+	m.noActive = !ok
+	both := true
 	for _, s := range p.servers {
-		if s.state == stateUp && s.role == csm.RoleActive {
-			active = true
-		}
-		if s.state == stateInstalling {
-			installing = s.name
-		}
-		if s.role != csm.RoleActive {
-			allActive = false
+		if s.state != stateUp || s.role != csm.RoleActive || !s.hasEnabledTask() {
+			both = false
 		}
 	}
-	if !active && !m.noActive {
-		p.violate(InvariantOneActive, "no server is Active and up: "+p.describeLocked())
+	w := &m.window
+	switch {
+	case both && !w.open:
+		w.open, w.since = true, m.now
+		w.count++
+		p.event(nil, EventWindow, "opened: both servers are up and Active with enabled scheduled tasks")
+	case !both && w.open:
+		d := m.now.Sub(w.since)
+		w.open = false
+		w.total += d
+		w.longest = max(w.longest, d)
+		p.event(nil, EventWindow, fmt.Sprintf("closed after %v", d))
 	}
-	m.noActive = !active
-	split := installing != "" && allActive
-	if split && !m.splitBrain {
-		p.violate(InvariantSplitBrainInstall, "both servers are Active while the installer runs on "+installing)
+}
+
+// validationLocked is called when sessions are read from s: reading them
+// from the manager while the old-level partner still runs scheduled tasks
+// (the window of the procedure's step 9 left open) breaks the invariant
+// that the window is closed before validation starts.
+func (p *Pair) validationLocked(s *Server) {
+	m := &p.m
+	if !p.opts.Standby || !m.window.open || s != p.managerLocked() || p.sameLevel() {
+		return
 	}
-	m.splitBrain = split
+	if !m.windowFlagged {
+		m.windowFlagged = true
+		p.violate(InvariantWindowOpen, fmt.Sprintf("the sessions were read from %s (validation) while both servers could run scheduled tasks, for %v so far", s.name, m.now.Sub(m.window.since)))
+	}
 }
 
 func (p *Pair) transitorySessionsLocked() []string {
@@ -402,20 +513,12 @@ func (p *Pair) transitorySessionsLocked() []string {
 	return out
 }
 
-func (p *Pair) runTaskLocked(t *task) {
+// runTaskLocked runs t of s's table when it is due: it runs only where s
+// is up and Active (a Standby runs no scheduled tasks).
+func (p *Pair) runTaskLocked(s *Server, t *task) {
 	at := t.next
-	ran := false
-	for _, s := range p.servers {
-		if s.state != stateUp || s.role == csm.RoleStandby {
-			continue // a Standby runs no scheduled tasks
-		}
+	if s.state == stateUp && s.role == csm.RoleActive {
 		p.event(s, EventTaskRun, fmt.Sprintf("task %d %q", t.ID, t.Name))
-		if s.role != csm.RoleActive { // defence: the model must never get here
-			p.violate(InvariantTaskOnStandby, fmt.Sprintf("task %d ran on %s (%s)", t.ID, s.name, s.role))
-		}
-		ran = true
-	}
-	if ran {
 		t.LastRan = at.UnixMilli()
 	}
 	t.next = at.Add(time.Duration(t.Schedule.IntervalMinutes) * time.Minute)
@@ -449,6 +552,12 @@ func (p *Pair) injectLocked(name string) {
 		}
 	case FaultConnectionReset:
 		m.resetCount = 0
+	case FaultReconnectAcrossLevels:
+		if m.link == linkLevels {
+			for _, s := range p.servers {
+				p.autoReconnectLocked(s)
+			}
+		}
 	}
 }
 
@@ -483,7 +592,9 @@ func (p *Pair) clearLocked(name string) {
 	}
 }
 
-// takeoverLocked is PUT /system/ha/takeover on s.
+// takeoverLocked is PUT /system/ha/takeover on s. A server in standby mode
+// accepts it whatever the relationship status: the runbook's guards decide
+// when a takeover is safe, and the monitor checks them.
 func (p *Pair) takeoverLocked(s *Server) result {
 	m := &p.m
 	o := p.other(s)
@@ -498,14 +609,18 @@ func (p *Pair) takeoverLocked(s *Server) result {
 		return refuse(msgTakeoverOnActive, "Takeover must be issued on the standby server; this server is active.")
 	case m.faults[FaultTakeoverRejected]:
 		return refuse(msgTakeoverRejected, "The takeover was rejected by the server.")
-	case m.link != linkSynced && !p.opts.AllowUnsyncTakeover:
-		return refuse(msgNotSynchronized, "Takeover is not possible: the HA status is "+m.link.String()+".")
 	}
-	if m.link != linkSynced {
-		p.violate(InvariantTakeoverUnsynchronized, fmt.Sprintf("takeover accepted on %s while the HA status was %s", s.name, m.link))
-	}
-	if tr := p.transitorySessionsLocked(); len(tr) > 0 {
-		p.violate(InvariantTakeoverTransitory, fmt.Sprintf("takeover accepted on %s while sessions were transitory: %s", s.name, strings.Join(tr, ", ")))
+	if from := p.managerLocked(); from != nil && from != s && from.state == stateUp {
+		// Management moves away from a running manager: the relationship
+		// must be synchronized (between two levels it never is: the
+		// procedure's step 9 takes over anyway, guarded by the sessions) and
+		// no session transitory.
+		if m.link != linkSynced && p.sameLevel() {
+			p.violate(InvariantTakeoverUnsynchronized, fmt.Sprintf("takeover accepted on %s while the HA status was %s", s.name, m.link))
+		}
+		if tr := p.transitorySessionsLocked(); len(tr) > 0 {
+			p.violate(InvariantTakeoverTransitory, fmt.Sprintf("takeover accepted on %s while sessions were transitory: %s", s.name, strings.Join(tr, ", ")))
+		}
 	}
 	p.event(s, EventTakeover, "accepted; HA status was "+m.link.String())
 	p.setRole(s, csm.RoleActive, "takeover")
@@ -528,8 +643,8 @@ func (p *Pair) installLocked(s *Server, version string) (int, string) {
 	case s.state == stateInstalling:
 		return 409, "an installer is already running on " + s.name
 	}
-	if p.opts.Standby && s.role == csm.RoleActive {
-		p.violate(InvariantInstallerOnActive, fmt.Sprintf("the installer started on %s while it was Active (%s)", s.name, p.describeLocked()))
+	if p.opts.Standby && s == p.managerLocked() {
+		p.violate(InvariantInstallerOnManager, fmt.Sprintf("the installer started on %s while it managed the sessions (%s)", s.name, p.describeLocked()))
 	}
 	m.installs++
 	s.install = installRun{gen: m.installs, from: s.version, to: version, end: m.now.Add(p.opts.InstallTime)}
@@ -556,6 +671,14 @@ func (p *Pair) finishInstallLocked(s *Server) {
 		return
 	}
 	p.event(s, EventInstallEnd, "installed "+v)
+	if m.faults[FaultCertRenewed] {
+		if err := s.renewCert(); err != nil {
+			p.event(s, EventFault, "cert-renewed: "+err.Error())
+		} else {
+			m.certs++
+			p.event(s, EventCert, "the upgrade replaced the certificate with a new self-signed one (fault cert-renewed)")
+		}
+	}
 	p.setState(s, stateUp, "restarted after the install at version "+v)
 	if m.faults[FaultSessionChanged] && !m.sessionChanged {
 		m.sessionChanged = true

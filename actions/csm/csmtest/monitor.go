@@ -32,6 +32,8 @@ const (
 	EventFault           EventKind = "fault"            // a fault was injected or cleared
 	EventConnectionReset EventKind = "connection-reset" // a request's connection was reset (fault)
 	EventViolation       EventKind = "violation"        // an invariant was broken
+	EventWindow          EventKind = "window"           // the both-active window opened or closed
+	EventCert            EventKind = "cert"             // a server's certificate was replaced (fault cert-renewed)
 )
 
 // Event is one entry of the pair's timeline.
@@ -52,26 +54,30 @@ func (e Event) String() string {
 	return fmt.Sprintf("%s %s %s: %s (requests %d)", e.Time.UTC().Format(time.RFC3339), who, e.Kind, e.Detail, e.Requests)
 }
 
-// Invariant names of [Violation].
+// Invariant names of [Violation]. The manager is the server that manages
+// the sessions: of the Active servers, the one that became Active last.
 const (
-	// InvariantOneActive: with DR, at every moment at least one server is
-	// Active and up (managing sessions).
+	// InvariantOneActive: with DR, at every moment a server is up, Active
+	// and managing the sessions (the manager is up).
 	InvariantOneActive = "one-active"
-	// InvariantInstallerOnActive: with DR, the installer never runs on a
-	// server whose role is Active.
-	InvariantInstallerOnActive = "installer-on-active"
-	// InvariantSplitBrainInstall: never both servers Active while an
-	// installer runs.
-	InvariantSplitBrainInstall = "split-brain-install"
-	// InvariantTakeoverUnsynchronized: no takeover accepted while the
-	// relationship is not Synchronized.
+	// InvariantInstallerOnManager: with DR, the installer never starts on
+	// the server that manages the sessions, and so never on the only
+	// Active server.
+	InvariantInstallerOnManager = "installer-on-manager"
+	// InvariantTakeoverUnsynchronized: no takeover away from a running
+	// manager while the relationship between two servers at the same level
+	// is not Synchronized. (Between two levels it never synchronizes: the
+	// procedure's step 9 takes over anyway, guarded by the sessions.)
 	InvariantTakeoverUnsynchronized = "takeover-unsynchronized"
-	// InvariantTakeoverTransitory: no takeover accepted while a session is
-	// transitory (Preparing, Suspending, Recovering, Draining, Flashing,
-	// Terminating).
+	// InvariantTakeoverTransitory: no takeover away from a running manager
+	// while a session is transitory (Preparing, Suspending, Recovering,
+	// Draining, Flashing, Terminating).
 	InvariantTakeoverTransitory = "takeover-transitory"
-	// InvariantTaskOnStandby: scheduled tasks never run on a Standby.
-	InvariantTaskOnStandby = "task-on-standby"
+	// InvariantWindowOpen: the both-active window of the procedure's step
+	// 9 (the upgraded manager and the old-level partner both up and Active
+	// with enabled scheduled tasks) is closed before validation starts:
+	// sessions are not read from the manager while it is open.
+	InvariantWindowOpen = "window-open-at-validation"
 	// InvariantFinalVersion ([Pair.CheckFinal]): every server is up at the
 	// target version.
 	InvariantFinalVersion = "final-version"
@@ -81,6 +87,9 @@ const (
 	// InvariantFinalSessions ([Pair.CheckFinal]): the sessions have the
 	// names, states and statuses they had at NewPair.
 	InvariantFinalSessions = "final-sessions"
+	// InvariantFinalTasks ([Pair.CheckFinal]): the active server's
+	// scheduled tasks are enabled as they were at NewPair.
+	InvariantFinalTasks = "final-tasks"
 )
 
 // Violation is a broken invariant.
@@ -145,7 +154,73 @@ func (p *Pair) CheckFinal(targetVersion string) []Violation {
 	if d := diffSessions(m.initial, m.sessions); d != "" {
 		add(InvariantFinalSessions, "%s", d)
 	}
+	if mgr := p.managerLocked(); mgr != nil {
+		want, have := enabledIDs(m.initialTask), []int{}
+		for _, t := range mgr.tasks {
+			if t.Enabled {
+				have = append(have, t.ID)
+			}
+		}
+		if !slices.Equal(want, have) {
+			add(InvariantFinalTasks, "%s has tasks %v enabled, want %v", mgr.name, have, want)
+		}
+	}
 	return out
+}
+
+func enabledIDs(ts []csm.ScheduledTask) []int {
+	out := []int{}
+	for _, t := range ts {
+		if t.Enabled {
+			out = append(out, t.ID)
+		}
+	}
+	return out
+}
+
+// Window is what the monitor measured of the both-active window: the time
+// in which both servers were up and Active with at least one enabled
+// scheduled task each, so that both could run scheduled tasks.
+type Window struct {
+	Total   time.Duration // over the whole run, on Options.Clock
+	Longest time.Duration
+	Count   int  // how many times it opened
+	Open    bool // it is open now
+}
+
+// BothActive returns the both-active window measured so far (an open
+// window counts up to now).
+func (p *Pair) BothActive() Window {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.advanceLocked()
+	w := p.m.window
+	out := Window{Total: w.total, Longest: w.longest, Count: w.count, Open: w.open}
+	if w.open {
+		d := p.m.now.Sub(w.since)
+		out.Total += d
+		out.Longest = max(out.Longest, d)
+	}
+	return out
+}
+
+// WindowSummary is a line for people about [Pair.BothActive], such as
+// "simulator: both servers could run scheduled tasks for 2m0s (1 window,
+// closed)".
+func (p *Pair) WindowSummary() string {
+	w := p.BothActive()
+	if w.Count == 0 {
+		return "simulator: both servers could run scheduled tasks for 0s (the window never opened)"
+	}
+	state := "closed"
+	if w.Open {
+		state = "still open"
+	}
+	n := "window"
+	if w.Count > 1 {
+		n = "windows"
+	}
+	return fmt.Sprintf("simulator: both servers could run scheduled tasks for %v (%d %s, the longest %v; %s)", w.Total, w.Count, n, w.Longest, state)
 }
 
 // diffSessions compares names, states (case-insensitively) and statuses.

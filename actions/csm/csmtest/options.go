@@ -81,13 +81,41 @@ const (
 	// FaultSlowResponse: every API response is delayed by
 	// [Options.SlowDelay] of real time (the only real-time behaviour).
 	FaultSlowResponse = "slow-response"
+	// FaultReconnectAcrossLevels is the other reading of what CSM does
+	// between two levels (not public): servers at different levels connect
+	// and synchronize as servers at the same level do, so that after a
+	// takeover an old-level server reconnects as the standby of a newer one.
+	// Without it (the default, the procedure's reading) a relationship
+	// between two levels never connects: the old active stays Active,
+	// disconnected, and keeps running its enabled scheduled tasks;
+	// reconnect, setServerAsStandby and setStandbyServer between two levels
+	// answer IWNR9025E.
+	FaultReconnectAcrossLevels = "reconnect-across-levels"
+	// FaultCertRenewed: an install replaces the server's certificate with a
+	// new self-signed one (not signed by the pair's CA), as an upgrade that
+	// regenerates it would: a client that verifies with the CA file or the
+	// old fingerprint must stop.
+	FaultCertRenewed = "cert-renewed"
+	// FaultVersionSuffix: the servers write their level differently: the
+	// primary without trailing ".0" parts (6.3.11.0 reads 6.3.11), the
+	// secondary with a build suffix (6.3.11.0-b20261101).
+	FaultVersionSuffix = "version-suffix"
+	// FaultPartnerMismatch: the primary reports as its HA partner a server
+	// that is not the secondary (127.0.0.9): the pair is not the pair the
+	// operator named.
+	FaultPartnerMismatch = "partner-mismatch"
+	// FaultServerinfoOdd: /system/ha carries extra fields, and serverinfo
+	// entries extra fields and differently typed ones (the port as a
+	// string, a nested object, a number where a string is modelled).
+	FaultServerinfoOdd = "serverinfo-odd"
 )
 
 var faultNames = []string{
 	FaultStandbyUnsynchronized, FaultSessionTransitory, FaultTakeoverRejected,
 	FaultNoAutoReconnect, FaultInstallerFails, FaultNoRestart, FaultWrongVersion,
 	FaultSessionChanged, FaultBackupFails, FaultTokenExpiry, FaultConnectionReset,
-	FaultSlowResponse,
+	FaultSlowResponse, FaultReconnectAcrossLevels, FaultCertRenewed, FaultVersionSuffix,
+	FaultPartnerMismatch, FaultServerinfoOdd,
 }
 
 // FaultNames returns the valid fault names.
@@ -132,11 +160,6 @@ type Options struct {
 	// TokenLifetime is how long a token is valid. Default
 	// DefaultTokenLifetime (CSM.md: about 2 hours, uncertain).
 	TokenLifetime time.Duration
-	// AllowUnsyncTakeover: whether a real standby accepts a takeover while
-	// the relationship is not Synchronized is not public. False (default):
-	// refused with an E reply. True: accepted (as a disaster-recovery
-	// takeover would be) and the monitor records takeover-unsynchronized.
-	AllowUnsyncTakeover bool
 	// SlowDelay is the real delay of fault slow-response. Default
 	// DefaultSlowDelay with actions.RealClock, VirtualSlowDelay otherwise.
 	SlowDelay time.Duration

@@ -1,6 +1,7 @@
 package csmtest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
@@ -35,8 +36,8 @@ type Pair struct {
 	m  model
 }
 
-// Server is one simulated CSM management server: a TLS HTTP server on
-// 127.0.0.1 with a random port.
+// Server is one simulated CSM management server: a TLS HTTP server on a
+// loopback address with a random port.
 type Server struct {
 	p    *Pair
 	name string
@@ -46,7 +47,16 @@ type Server struct {
 	srv  *http.Server
 	mux  *http.ServeMux
 
+	haPort int // the HA port reported in /system/ha (HAPort, or per server when the hosts are shared)
+
+	boot uint64 // bumped when the server goes down or comes up; guarded by p.mu
+
+	connMu sync.Mutex
+	idle   map[net.Conn]bool // connections between requests: closed when the server goes down
+
 	// model state, guarded by p.mu
+	cert     *tls.Certificate // what the TLS listener presents (replaced by fault cert-renewed)
+	tasks    []*task          // this server's scheduled task table
 	role     string
 	version  string
 	state    serverState
@@ -85,8 +95,8 @@ func NewPair(opts Options) (*Pair, error) {
 	if o.Standby {
 		names = append(names, "secondary")
 	}
-	for _, name := range names {
-		s, err := p.newServer(name)
+	for i, name := range names {
+		s, err := p.newServer(name, i)
 		if err != nil {
 			p.Close()
 			return nil, err
@@ -106,30 +116,52 @@ func NewPair(opts Options) (*Pair, error) {
 	return p, nil
 }
 
-func (p *Pair) newServer(name string) (*Server, error) {
+// serverHosts are the loopback addresses of the servers, primary first:
+// distinct, so that both share one HA port as a real pair does (on Linux
+// every 127.x.y.z answers).
+var serverHosts = []string{"127.0.0.1", "127.0.0.2"}
+
+// newServer starts the i-th server. When its own loopback address cannot be
+// listened on (systems where only 127.0.0.1 answers), it shares 127.0.0.1
+// and gets an HA port of its own (HAPort+i) to tell it apart.
+func (p *Pair) newServer(name string, i int) (*Server, error) {
 	cert, err := p.ca.leaf(name)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	host, haPort := serverHosts[i], HAPort
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil && host != serverHosts[0] {
+		host, haPort = serverHosts[0], HAPort+i
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("csmtest: %s: listen: %w", name, err)
-	}
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"}, // HTTP/1.1 only: hijacking must work
 	}
 	s := &Server{
 		p:      p,
 		name:   name,
-		host:   "127.0.0.1",
+		host:   host,
 		port:   ln.Addr().(*net.TCPAddr).Port,
-		ln:     tls.NewListener(ln, cfg),
+		haPort: haPort,
+		cert:   &cert,
 		tokens: map[string]*token{},
 	}
+	cfg := &tls.Config{
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.advanceLocked()
+			return s.cert, nil
+		},
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"}, // HTTP/1.1 only: hijacking must work
+	}
+	s.ln = tls.NewListener(ln, cfg)
 	s.mux = s.routes()
 	s.srv = &http.Server{
+		ConnState:         s.connState,
+		ConnContext:       s.connContext,
 		Handler:           s,
 		TLSConfig:         cfg,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
@@ -138,6 +170,74 @@ func (p *Pair) newServer(name string) (*Server, error) {
 	}
 	return s, nil
 }
+
+type bootKey struct{}
+
+// connContext marks a connection with the server's boot generation: a
+// connection accepted before the server last went down or came up belongs
+// to a process that is gone, and every request on it is reset.
+func (s *Server) connContext(ctx context.Context, _ net.Conn) context.Context {
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	s.p.advanceLocked()
+	return context.WithValue(ctx, bootKey{}, s.boot)
+}
+
+// stale reports whether r came on a connection from an earlier boot;
+// guarded by p.mu.
+func (s *Server) stale(r *http.Request) bool {
+	b, ok := r.Context().Value(bootKey{}).(uint64)
+	return ok && b != s.boot
+}
+
+func (s *Server) connState(c net.Conn, st http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if st == http.StateIdle {
+		if s.idle == nil {
+			s.idle = map[net.Conn]bool{}
+		}
+		s.idle[c] = true
+	} else {
+		delete(s.idle, c)
+	}
+}
+
+// dropIdle closes the connections that wait for a next request, as a server
+// that stops drops them: a client must connect (and verify the server's
+// certificate) again.
+func (s *Server) dropIdle() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.idle {
+		_ = c.Close()
+		delete(s.idle, c)
+	}
+}
+
+// renewCert replaces the server's certificate with a new self-signed one
+// (fault cert-renewed); guarded by p.mu.
+func (s *Server) renewCert() error {
+	cert, err := selfSigned(s.name, s.host)
+	if err != nil {
+		return err
+	}
+	s.cert = &cert
+	return nil
+}
+
+// Fingerprint returns the SHA-256 fingerprint of the certificate the server
+// presents now, as csm.Config.Fingerprint takes it.
+func (s *Server) Fingerprint() string {
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	s.p.advanceLocked()
+	return csm.Fingerprint(s.cert.Certificate[0])
+}
+
+// HAPort returns the HA port the server reports (localhaport): HAPort, the
+// same on both servers, unless they share one loopback address.
+func (s *Server) HAPort() int { return s.haPort }
 
 // Close stops both servers and removes the CA file. It is safe to call more
 // than once.
@@ -200,17 +300,20 @@ func (p *Pair) WriteCA(path string) error {
 // Name returns "primary" or "secondary".
 func (s *Server) Name() string { return s.name }
 
-// Addr returns "127.0.0.1:PORT".
+// Addr returns "HOST:PORT": the server's loopback address (127.0.0.1 for
+// the primary, 127.0.0.2 for the secondary where it can listen there) and
+// its REST port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
 
-// Host returns "127.0.0.1".
+// Host returns the server's loopback address, such as 127.0.0.2: the name
+// its partner reports in serverinfo.
 func (s *Server) Host() string { return s.host }
 
 // Port returns the server's port (the REST port: the simulator's stand-in
 // for 9559).
 func (s *Server) Port() int { return s.port }
 
-// URL returns "https://127.0.0.1:PORT"; the REST API lives under /CSM/web.
+// URL returns "https://HOST:PORT"; the REST API lives under /CSM/web.
 func (s *Server) URL() string { return "https://" + s.Addr() }
 
 // Env returns the environment the control program needs to act on s:

@@ -2,6 +2,7 @@ package csmtest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +11,22 @@ import (
 )
 
 // TestProcedureWithDR runs the 11 steps of the upgrade keeping DR by raw
-// HTTP and the control program, on a virtual clock.
+// HTTP and the control program, on a virtual clock, under both readings of
+// what two servers at different levels do.
 func TestProcedureWithDR(t *testing.T) {
 	t.Parallel()
+	t.Run("procedure", func(t *testing.T) { t.Parallel(); procedureWithDR(t, false) })
+	t.Run("reconnect-across-levels", func(t *testing.T) { t.Parallel(); procedureWithDR(t, true) })
+}
+
+func procedureWithDR(t *testing.T, across bool) {
 	clk := newFakeClock()
 	const install20, sync5, reconnect2 = 20 * time.Minute, 5 * time.Minute, 2 * time.Minute
-	p := newPair(t, Options{Standby: true, Clock: clk, InstallTime: install20, SyncTime: sync5, ReconnectDelay: reconnect2})
+	var faults []string
+	if across {
+		faults = []string{FaultReconnectAcrossLevels}
+	}
+	p := newPair(t, Options{Standby: true, Clock: clk, InstallTime: install20, SyncTime: sync5, ReconnectDelay: reconnect2, Faults: faults})
 	prim, sec := newClient(t, p, p.Primary()), newClient(t, p, p.Secondary())
 	from, target := p.Version(), p.TargetVersion()
 	if from != "6.3.10.0" || target != "6.3.10.1" {
@@ -60,35 +71,62 @@ func TestProcedureWithDR(t *testing.T) {
 	}
 	wantHA(t, "step 4 secondary", sec.ha(), true, p.Primary(), csm.RoleStandby, csm.StatusDisconnected)
 
-	// 8. The primary restarted at the new version, still Standby.
+	// 8. The primary restarted at the new version, still in standby mode.
+	// Between two levels the relationship cannot connect (the procedure's
+	// reading) or connects as between one level (the other reading).
 	clk.Advance(install20)
 	if v := prim.version(); v != target {
 		t.Fatalf("step 8: primary at %s, want %s", v, target)
 	}
-	wantHA(t, "step 8 primary", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusSynchronizationPending)
-	clk.Advance(sync5)
-	if got := p.CheckFinal(target); len(got) != 2 || got[0].Invariant != InvariantFinalVersion ||
-		!strings.Contains(got[0].Detail, "secondary runs 6.3.10.0") || got[1].Invariant != InvariantFinalHA {
-		t.Fatalf("step 8: CheckFinal = %v, want the secondary's old version and the roles swapped", got)
+	if across {
+		wantHA(t, "step 8 primary", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusSynchronizationPending)
+	} else {
+		wantHA(t, "step 8 primary", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusDifferentLevels)
+		clk.Advance(sync5)
+		wantHA(t, "step 8 primary, later", prim.ha(), false, p.Secondary(), csm.RoleActive, csm.StatusDifferentLevels)
 	}
 
-	// 9. Takeover from the primary; sessions as before.
+	// 9. Takeover from the primary, accepted whatever the relationship
+	// status. The old-level secondary stays Active (procedure) until its
+	// tasks are disabled, or reconnects as standby (other reading).
 	wantMsg(t, "step 9 takeover", prim.reply("PUT", "/system/ha/takeover", nil), csm.MsgTakeoverIssued)
 	clk.Advance(reconnect2 + sync5)
-	wantHA(t, "step 9 primary", prim.ha(), true, p.Secondary(), csm.RoleStandby, csm.StatusSynchronized)
+	if across {
+		wantHA(t, "step 9 primary", prim.ha(), true, p.Secondary(), csm.RoleStandby, csm.StatusSynchronized)
+		if w := p.BothActive(); w.Open || w.Total != 2*reconnect2 {
+			t.Fatalf("step 9: window %+v, want closed after the reconnects of steps 3 and 9", w)
+		}
+	} else {
+		if h := sec.ha(); !h.IsLocalActive {
+			t.Fatal("step 9: the old-level secondary is not Active")
+		}
+		if w := p.BothActive(); !w.Open || w.Total != reconnect2+(reconnect2+sync5) {
+			t.Fatalf("step 9: window %+v, want open since the takeover", w)
+		}
+		// The old-level secondary cannot be made standby of the upgraded
+		// primary, nor reconnect to it.
+		wantMsg(t, "step 9 set as standby across levels", sec.reply("PUT", "/system/ha/setServerAsStandby/"+p.Primary().Host(), nil), msgDifferentLevels)
+		wantMsg(t, "step 9 reconnect across levels", sec.reply("PUT", "/system/ha/reconnect", nil), msgDifferentLevels)
+		wantMsg(t, "step 9 close the window", sec.reply("POST", "/sessions/scheduledtasks/disable/1", nil), msgTaskChanged)
+		if w := p.BothActive(); w.Open {
+			t.Fatalf("step 9: window %+v, want closed", w)
+		}
+	}
 	if after := prim.sessions(); !slices.Equal(after, before) {
 		t.Fatalf("step 9: sessions %+v, want %+v", after, before)
 	}
 
-	// 10. The installer on the secondary.
+	// 10. The installer on the secondary (the old active, which no longer
+	// manages the sessions).
 	install(t, p, p.Secondary())
 	clk.Advance(install20)
 	if v := sec.version(); v != target {
 		t.Fatalf("step 10: secondary at %s, want %s", v, target)
 	}
 
-	// 11. Re-establish HA: the secondary is standby of the primary.
-	wantMsg(t, "step 11", sec.reply("PUT", "/system/ha/setServerAsStandby/"+p.Primary().Addr(), nil), csm.MsgMadeStandby)
+	// 11. Re-establish HA: the secondary is standby of the primary, named
+	// by host with the HA port as IBM's REXX framework appends it.
+	wantMsg(t, "step 11", sec.reply("PUT", "/system/ha/setServerAsStandby/"+p.Primary().Host()+"/"+strconv.Itoa(p.Primary().HAPort()), nil), csm.MsgMadeStandby)
 	clk.Advance(sync5)
 	wantHA(t, "step 11 primary", prim.ha(), true, p.Secondary(), csm.RoleStandby, csm.StatusSynchronized)
 
