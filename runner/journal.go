@@ -71,9 +71,9 @@ var journalSeed = digest([]byte(journalFormat))
 // action had started, its postconditions are given their waits: the action
 // (an installer, say) may still be taking effect, and running it again
 // while it does would be worse than waiting. A journal written by a
-// different runbook, or with different params, is refused; secret params
-// are not compared (a password may change between two attempts) and never
-// written.
+// different runbook, or with different params, is refused; a param that
+// says changeable_on_resume (connection settings, timeouts) may differ, and
+// so may a secret param, which is never written.
 type Journal struct {
 	path     string
 	f        *os.File
@@ -389,16 +389,14 @@ func digest(b []byte) string {
 }
 
 // begin checks an earlier run's header against this run, and writes this
-// run's header.
+// run's header. The runbook must be the same; so must every param, except
+// the secret ones (never written) and those that say changeable_on_resume.
+// The runbook being the same, so are the params that may change.
 func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
-	secret := map[string]bool{}
-	for _, prm := range p.Params {
-		secret[prm.Name] = prm.Secret
-	}
 	hashes := map[string]string{}
 	var secrets []string
 	for k, v := range params {
-		if secret[k] {
+		if prm := p.Param(k); prm != nil && prm.Secret {
 			secrets = append(secrets, plan.Format(v))
 			continue
 		}
@@ -411,23 +409,47 @@ func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
 		if h.Digest != rec.Digest {
 			return fmt.Errorf("%s: %w: it was written by runbook %q with other content; resume with the same runbook, or start a new journal", j.path, ErrJournalMismatch, h.Runbook)
 		}
-		var changed []string
-		for k, v := range rec.Params {
-			if h.Params[k] != v {
-				changed = append(changed, k)
-			}
-		}
-		for k := range h.Params {
-			if _, ok := rec.Params[k]; !ok {
-				changed = append(changed, k)
-			}
-		}
-		if len(changed) > 0 {
-			sort.Strings(changed)
-			return fmt.Errorf("%s: %w: params differ from the journal's run: %s", j.path, ErrJournalMismatch, strings.Join(changed, ", "))
+		if err := checkParams(p, h.Params, rec.Params); err != nil {
+			return fmt.Errorf("%s: %w: %w", j.path, ErrJournalMismatch, err)
 		}
 	}
 	return j.write(rec, false)
+}
+
+// checkParams compares the param digests of a journal's run (was) with
+// this run's (now): a param that changed, appeared or disappeared is
+// refused unless it may change on resume.
+func checkParams(p *plan.Plan, was, now map[string]string) error {
+	mayChange := func(name string) bool {
+		prm := p.Param(name)
+		return prm != nil && (prm.Secret || prm.ChangeableOnResume)
+	}
+	var changed []string
+	for k, v := range now {
+		if w, ok := was[k]; (!ok || w != v) && !mayChange(k) {
+			changed = append(changed, k)
+		}
+	}
+	for k := range was {
+		if _, ok := now[k]; !ok && !mayChange(k) {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	sort.Strings(changed)
+	var may []string
+	for _, prm := range p.Params {
+		if prm.Secret || prm.ChangeableOnResume {
+			may = append(may, prm.Name)
+		}
+	}
+	which := "no param of this runbook may change on resume"
+	if len(may) > 0 {
+		which = "only these may change on resume: " + strings.Join(may, ", ")
+	}
+	return fmt.Errorf("params differ from the journal's run: %s (%s); resume with the values of that run, or start a new journal", strings.Join(changed, ", "), which)
 }
 
 func (j *Journal) stepStart(id string) error {
