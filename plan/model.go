@@ -82,7 +82,15 @@ type Param struct {
 	Description string
 	Required    bool
 	// Secret params are redacted from every event, report, journal and error.
+	// They are never written to a journal, so they may change on resume.
 	Secret bool
+	// ChangeableOnResume (YAML changeable_on_resume, default false) lets a
+	// resumed run give the param another value than the journal's run:
+	// for connection settings (a CA file, a certificate fingerprint, an SSH
+	// key) and timeouts, which an operator may need to change to finish a
+	// run. Params that say what the run acts on (hosts, versions, the
+	// installer) must not set it: a resume refuses any other changed param.
+	ChangeableOnResume bool
 	// Default is used when the param is not given; HasDefault tells a nil
 	// default from none.
 	Default    any

@@ -328,6 +328,8 @@ func (d *decoder) param(k, v *yaml.Node) *Param {
 			p.Required = boolean(v)
 		case "secret":
 			p.Secret = boolean(v)
+		case "changeable_on_resume":
+			p.ChangeableOnResume = boolean(v)
 		case "default":
 			p.Default, p.HasDefault = d.static(v), true
 			d.checkParamValue(p, v, "default")

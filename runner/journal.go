@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/csmplan/csmplan/plan"
 )
@@ -26,11 +25,45 @@ var (
 	ErrJournalMismatch = errors.New("journal belongs to a different run")
 	ErrJournalCorrupt  = errors.New("journal is corrupt")
 	ErrNothingToResume = errors.New("no journal to resume")
+	// ErrNotJournal: the path names something other than a csmplan
+	// journal (a file of other content, a symbolic link, a directory), which
+	// OpenJournal leaves as it is.
+	ErrNotJournal = errors.New("not a csmplan journal")
 )
+
+// errLocked is lockFile's answer when another handle holds the lock.
+var errLocked = errors.New("locked")
+
+// JournalError is a problem with one line of a journal file. Err wraps
+// ErrJournalCorrupt or ErrNotJournal.
+type JournalError struct {
+	Path string
+	Line int // 1-based
+	Err  error
+}
+
+// Error returns "PATH line N: why".
+func (e *JournalError) Error() string { return fmt.Sprintf("%s line %d: %v", e.Path, e.Line, e.Err) }
+
+// Unwrap returns the cause.
+func (e *JournalError) Unwrap() error { return e.Err }
+
+// journalFormat identifies the journal format. Every run record carries it,
+// and the first line of a journal must be such a record.
+const journalFormat = "csmplan-journal/2"
+
+// journalSeed is what the first line of a journal chains from.
+var journalSeed = digest([]byte(journalFormat))
 
 // Journal records a run as append-only JSON lines, synced to disk at each
 // step's end, so that an interrupted run can be resumed. While a run holds
 // a journal, the file is locked: a second run against it is refused.
+//
+// Each line ends with its own hash ("sum") and records the hash of the line
+// before it ("prev"; for the first line, a fixed seed), so that a journal
+// with edited, inserted, removed or reordered lines is refused
+// (ErrJournalCorrupt) rather than trusted. The chain is not a signature: it
+// catches edits and splices, not a forger who recomputes it.
 //
 // Resuming skips the steps the journal records as done; a step that was
 // interrupted (or failed) is done if its postconditions hold, else it runs
@@ -38,9 +71,9 @@ var (
 // action had started, its postconditions are given their waits: the action
 // (an installer, say) may still be taking effect, and running it again
 // while it does would be worse than waiting. A journal written by a
-// different runbook, or with different params, is refused; secret params
-// are not compared (a password may change between two attempts) and never
-// written.
+// different runbook, or with different params, is refused; a param that
+// says changeable_on_resume (connection settings, timeouts) may differ, and
+// so may a secret param, which is never written.
 type Journal struct {
 	path     string
 	f        *os.File
@@ -48,11 +81,14 @@ type Journal struct {
 	previous map[string]*journalStep
 	header   *journalRecord
 	red      *redactor
+	last     string // sum of the last line, which the next one chains from
+	off      int64  // length of the journal's complete lines
 }
 
 // journalRecord is one line of a journal.
 type journalRecord struct {
-	Type    string            `json:"type"` // run, step.start, action.start, step.end, run.end
+	Type    string            `json:"type"`             // run, step.start, action.start, step.end, run.end
+	Format  string            `json:"format,omitempty"` // run: journalFormat
 	Runbook string            `json:"runbook,omitempty"`
 	Digest  string            `json:"digest,omitempty"`
 	Params  map[string]string `json:"params,omitempty"` // param name -> digest of its value
@@ -61,7 +97,18 @@ type journalRecord struct {
 	Outputs map[string]any    `json:"outputs,omitempty"`
 	Vars    map[string]any    `json:"vars,omitempty"`
 	Error   string            `json:"error,omitempty"`
+	// Prev is the previous line's Sum; for the first line, journalSeed.
+	Prev string `json:"prev"`
+	// Sum, the last field of the line, is the hex SHA-256 of the line's
+	// text before it (up to sumKey).
+	Sum string `json:"sum,omitempty"`
 }
+
+// sumKey starts the last field of a line, its hash: the line is
+// TEXT + sumKey + hex SHA-256 of TEXT + `"}`. A string value cannot hold
+// sumKey (JSON escapes its quotes), an object of outputs can (a key "sum"):
+// the last occurrence is the line's.
+const sumKey = `,"sum":"`
 
 type journalStep struct {
 	Outcome Outcome
@@ -78,16 +125,23 @@ func (s *journalStep) done() bool {
 // OpenJournal opens (or creates) the journal at path and locks it. With
 // resume false, a journal that already records a run is refused
 // (ErrJournalExists); with resume true, a missing or empty one is
-// (ErrNothingToResume). A truncated last line, left by a crash in the middle
-// of a write, is dropped.
+// (ErrNothingToResume), and none is created.
+//
+// OpenJournal never changes a file that is not a csmplan journal: a
+// symbolic link (which it does not follow), a directory or a file whose
+// first line is not a journal header is refused with ErrNotJournal and
+// left as it is. A journal whose lines do not chain is refused with
+// ErrJournalCorrupt (a [*JournalError] says which line). A truncated last
+// line, left by a crash in the middle of a write, is dropped when it
+// follows at least one valid line. A new journal is created with mode 0600.
 func OpenJournal(path string, resume bool) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openJournalFile(path, !resume)
 	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
+		return nil, err
 	}
-	if err := lockFile(f); err != nil {
+	if err := lockFile(f.Fd()); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("%s: %w: wait for it to end, or use another journal", path, ErrJournalLocked)
 		}
 		return nil, fmt.Errorf("lock journal %s: %w", path, err)
@@ -104,33 +158,88 @@ func OpenJournal(path string, resume bool) (*Journal, error) {
 		return nil, fmt.Errorf("%s: %w: resume it (--resume), or remove the file to start over", path, ErrJournalExists)
 	case n == 0 && resume:
 		j.Close()
-		return nil, fmt.Errorf("%s: %w: the journal is empty or missing", path, ErrNothingToResume)
+		return nil, fmt.Errorf("%s: %w: the journal is empty", path, ErrNothingToResume)
+	}
+	if err := j.f.Truncate(j.off); err != nil { // drop a truncated last line
+		j.Close()
+		return nil, fmt.Errorf("repair journal %s: %w", path, err)
+	}
+	if _, err := j.f.Seek(j.off, io.SeekStart); err != nil {
+		j.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	return j, nil
 }
 
-// Lock retries: see lockFile.
-const (
-	lockTries = 50
-	lockPause = 2 * time.Millisecond
-)
-
-// lockFile takes an exclusive flock on f without blocking. A child process
-// forked by this process (an installer that a run starts) holds a copy of
-// every descriptor until it executes its program, and with it the locks of
-// their open files: a journal closed just now can still look locked for a
-// moment when another goroutine starts a process. So a refused lock is
-// retried for about lockTries*lockPause before it counts as another run's.
-func lockFile(f *os.File) error {
-	var err error
-	for i := 0; i < lockTries; i++ {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return err
+// openJournalFile opens the regular file at path for reading and writing,
+// never through a symbolic link. A missing file is created (mode 0600, and
+// never through a link either) when create is set, else it is
+// ErrNothingToResume.
+func openJournalFile(path string, create bool) (*os.File, error) {
+	for try := 0; ; try++ {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if !create {
+				return nil, fmt.Errorf("%s: %w: the journal does not exist", path, ErrNothingToResume)
+			}
+			// O_EXCL: a link (even a dangling one) that appeared since the
+			// Lstat makes this fail rather than create its target.
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|openNoFollow, 0o600)
+			if errors.Is(err, fs.ErrExist) && try == 0 {
+				continue // created meanwhile: check what it is
+			}
+			if err != nil {
+				return nil, fmt.Errorf("create journal: %w", err)
+			}
+			return f, nil
 		}
-		time.Sleep(lockPause)
+		if err != nil {
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+		if err := journalFileType(path, fi); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_RDWR|openNoFollow, 0)
+		if err != nil {
+			if fi, lerr := os.Lstat(path); lerr == nil {
+				if terr := journalFileType(path, fi); terr != nil {
+					return nil, terr // replaced by a link meanwhile
+				}
+			}
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+		// What was opened must be the regular file that Lstat saw: where
+		// openNoFollow is zero, a link put in its place meanwhile would
+		// have been followed.
+		ofi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+		if !ofi.Mode().IsRegular() || !os.SameFile(fi, ofi) {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w: the file was replaced while it was being opened; try again", path, ErrNotJournal)
+		}
+		return f, nil
 	}
-	return err
+}
+
+// journalFileType refuses, with ErrNotJournal, what Lstat describes as
+// something else than a regular file.
+func journalFileType(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		to := ""
+		if dest, err := os.Readlink(path); err == nil {
+			to = " to " + strconv.Quote(dest)
+		}
+		return fmt.Errorf("%s: %w: it is a symbolic link%s, and csmplan does not follow links to journals: give the path of the journal itself, or a new path", path, ErrNotJournal, to)
+	case fi.IsDir():
+		return fmt.Errorf("%s: %w: it is a directory: give the path of a file in it", path, ErrNotJournal)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s: %w: it is not a regular file (%s): give the path of a new file", path, ErrNotJournal, fi.Mode().Type())
+	}
+	return nil
 }
 
 // Path returns the journal's file name.
@@ -148,29 +257,25 @@ func (j *Journal) Close() error {
 	return err
 }
 
-// load reads the records of earlier runs and returns how many there are.
+// load reads and checks the records of earlier runs and returns how many
+// there are. It changes nothing: j.off is the length of the complete
+// lines, which a truncated last line follows.
 func (j *Journal) load() (int, error) {
 	data, err := io.ReadAll(j.f)
 	if err != nil {
 		return 0, fmt.Errorf("read journal %s: %w", j.path, err)
 	}
-	n, good := 0, 0
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	for i, line := range lines {
-		trimmed := bytes.TrimSpace(line)
-		if len(trimmed) == 0 {
-			good += len(line)
-			continue
+	recs, good, last, err := parseJournal(data)
+	if err != nil {
+		var je *JournalError
+		if errors.As(err, &je) {
+			je.Path = j.path
+			return 0, je
 		}
-		var rec journalRecord
-		if err := json.Unmarshal(trimmed, &rec); err != nil || !bytes.HasSuffix(line, []byte("\n")) {
-			if i == len(lines)-1 || i == len(lines)-2 && len(bytes.TrimSpace(lines[len(lines)-1])) == 0 {
-				break // a truncated last line: the crash happened mid-write
-			}
-			return 0, fmt.Errorf("%s line %d: %w: %w", j.path, i+1, ErrJournalCorrupt, err)
-		}
-		good += len(line)
-		n++
+		return 0, fmt.Errorf("%s: %w", j.path, err)
+	}
+	j.off, j.last = int64(good), last
+	for _, rec := range recs {
 		switch rec.Type {
 		case "run":
 			if j.header == nil {
@@ -187,15 +292,87 @@ func (j *Journal) load() (int, error) {
 			j.previous[rec.Step] = &journalStep{Outcome: rec.Outcome, Outputs: normalizeMap(rec.Outputs), Vars: normalizeMap(rec.Vars)}
 		}
 	}
-	if good < len(data) {
-		if err := j.f.Truncate(int64(good)); err != nil {
-			return 0, fmt.Errorf("repair journal %s: %w", j.path, err)
+	return len(recs), nil
+}
+
+// parseJournal reads the records of a journal and checks their hashes. It
+// returns the records, the length of the complete lines (a truncated last
+// line may follow them) and the sum the next line chains from. A first
+// line that is not a journal header is a *JournalError wrapping
+// ErrNotJournal; a later line that is not a chained record, one wrapping
+// ErrJournalCorrupt.
+func parseJournal(data []byte) (recs []journalRecord, good int, last string, err error) {
+	last = journalSeed
+	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
+		if len(line) == 0 {
+			break // data ended with a newline
 		}
+		n := i + 1
+		body, complete := bytes.CutSuffix(line, []byte("\n"))
+		if !complete {
+			if n == 1 {
+				return nil, 0, "", errNoHeader()
+			}
+			break // a truncated last line: the crash happened mid-write
+		}
+		var rec journalRecord
+		jerr := json.Unmarshal(body, &rec)
+		if n == 1 {
+			switch {
+			case jerr != nil || rec.Type != "run" || rec.Format == "" && rec.Digest == "":
+				return nil, 0, "", errNoHeader()
+			case rec.Format == "":
+				return nil, 0, "", &JournalError{Line: 1, Err: fmt.Errorf("%w: it was written by an earlier csmplan, without the hashes this one checks: finish that run with the csmplan that started it, or remove the file to start over", ErrNotJournal)}
+			case rec.Format != journalFormat:
+				return nil, 0, "", &JournalError{Line: 1, Err: fmt.Errorf("%w: its format is %q, and this csmplan reads %q: resume it with the csmplan that wrote it, or remove the file to start over", ErrNotJournal, rec.Format, journalFormat)}
+			}
+		}
+		if what := checkRecord(body, rec, jerr, last); what != "" {
+			return nil, 0, "", &JournalError{Line: n, Err: fmt.Errorf("%w: %s; csmplan does not resume from an altered journal: remove the file to start over", ErrJournalCorrupt, what)}
+		}
+		recs = append(recs, rec)
+		good += len(line)
+		last = rec.Sum
 	}
-	if _, err := j.f.Seek(int64(good), io.SeekStart); err != nil {
-		return 0, fmt.Errorf("journal %s: %w", j.path, err)
+	return recs, good, last, nil
+}
+
+// errNoHeader says that a file is no journal: its first line is no header.
+func errNoHeader() error {
+	return &JournalError{Line: 1, Err: fmt.Errorf("%w: it does not begin with a journal header; csmplan left the file as it is: give a new journal path, or remove the file if it is not needed", ErrNotJournal)}
+}
+
+// checkRecord says what is wrong with a line (body, decoded as rec with
+// the error jerr) that should chain from the line whose sum is prev; ""
+// when nothing is.
+func checkRecord(body []byte, rec journalRecord, jerr error, prev string) string {
+	if jerr != nil {
+		return "not a JSON record: " + jerr.Error()
 	}
-	return n, nil
+	switch rec.Type {
+	case "run":
+		if rec.Format != journalFormat || rec.Digest == "" {
+			return "a run record without the journal format or the runbook's digest"
+		}
+	case "step.start", "action.start", "step.end":
+		if rec.Step == "" {
+			return fmt.Sprintf("a %s record without a step", rec.Type)
+		}
+	case "run.end":
+	default:
+		return fmt.Sprintf("unknown record type %q", rec.Type)
+	}
+	k := bytes.LastIndex(body, []byte(sumKey))
+	if rec.Sum == "" || k < 0 || string(body[k:]) != sumKey+rec.Sum+`"}` {
+		return `the line does not end with its hash ("sum"): csmplan did not write it`
+	}
+	if digest(body[:k]) != rec.Sum {
+		return `its hash ("sum") does not match its content: the line was edited`
+	}
+	if rec.Prev != prev {
+		return `its hash of the previous line ("prev") does not match that line: lines were inserted, removed or reordered, or come from another journal`
+	}
+	return ""
 }
 
 // normalizeMap normalizes the numbers of a map read back from JSON.
@@ -212,16 +389,14 @@ func digest(b []byte) string {
 }
 
 // begin checks an earlier run's header against this run, and writes this
-// run's header.
+// run's header. The runbook must be the same; so must every param, except
+// the secret ones (never written) and those that say changeable_on_resume.
+// The runbook being the same, so are the params that may change.
 func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
-	secret := map[string]bool{}
-	for _, prm := range p.Params {
-		secret[prm.Name] = prm.Secret
-	}
 	hashes := map[string]string{}
 	var secrets []string
 	for k, v := range params {
-		if secret[k] {
+		if prm := p.Param(k); prm != nil && prm.Secret {
 			secrets = append(secrets, plan.Format(v))
 			continue
 		}
@@ -229,28 +404,52 @@ func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
 		hashes[k] = digest(b)[:16]
 	}
 	j.red = newRedactor(secrets)
-	rec := journalRecord{Type: "run", Runbook: p.Name, Digest: digest(p.Source), Params: hashes}
+	rec := journalRecord{Type: "run", Format: journalFormat, Runbook: p.Name, Digest: digest(p.Source), Params: hashes}
 	if h := j.header; h != nil {
 		if h.Digest != rec.Digest {
 			return fmt.Errorf("%s: %w: it was written by runbook %q with other content; resume with the same runbook, or start a new journal", j.path, ErrJournalMismatch, h.Runbook)
 		}
-		var changed []string
-		for k, v := range rec.Params {
-			if h.Params[k] != v {
-				changed = append(changed, k)
-			}
-		}
-		for k := range h.Params {
-			if _, ok := rec.Params[k]; !ok {
-				changed = append(changed, k)
-			}
-		}
-		if len(changed) > 0 {
-			sort.Strings(changed)
-			return fmt.Errorf("%s: %w: params differ from the journal's run: %s", j.path, ErrJournalMismatch, strings.Join(changed, ", "))
+		if err := checkParams(p, h.Params, rec.Params); err != nil {
+			return fmt.Errorf("%s: %w: %w", j.path, ErrJournalMismatch, err)
 		}
 	}
 	return j.write(rec, false)
+}
+
+// checkParams compares the param digests of a journal's run (was) with
+// this run's (now): a param that changed, appeared or disappeared is
+// refused unless it may change on resume.
+func checkParams(p *plan.Plan, was, now map[string]string) error {
+	mayChange := func(name string) bool {
+		prm := p.Param(name)
+		return prm != nil && (prm.Secret || prm.ChangeableOnResume)
+	}
+	var changed []string
+	for k, v := range now {
+		if w, ok := was[k]; (!ok || w != v) && !mayChange(k) {
+			changed = append(changed, k)
+		}
+	}
+	for k := range was {
+		if _, ok := now[k]; !ok && !mayChange(k) {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	sort.Strings(changed)
+	var may []string
+	for _, prm := range p.Params {
+		if prm.Secret || prm.ChangeableOnResume {
+			may = append(may, prm.Name)
+		}
+	}
+	which := "no param of this runbook may change on resume"
+	if len(may) > 0 {
+		which = "only these may change on resume: " + strings.Join(may, ", ")
+	}
+	return fmt.Errorf("params differ from the journal's run: %s (%s); resume with the values of that run, or start a new journal", strings.Join(changed, ", "), which)
 }
 
 func (j *Journal) stepStart(id string) error {
@@ -270,22 +469,31 @@ func (j *Journal) end(o Outcome, msg string) error {
 	return j.write(journalRecord{Type: "run.end", Outcome: o, Error: j.red.String(msg)}, true)
 }
 
+// write appends rec, chained to the line before it, and syncs the file
+// when sync is set. A failed write is cut off, so that the journal ends
+// with a complete line.
 func (j *Journal) write(rec journalRecord, sync bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return fmt.Errorf("journal %s is closed", j.path)
 	}
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(rec); err != nil {
+	rec.Prev, rec.Sum = j.last, ""
+	text, err := json.Marshal(rec)
+	if err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
-	w.Flush()
-	if _, err := j.f.Write(buf.Bytes()); err != nil {
+	text = text[:len(text)-1] // the closing brace
+	sum := digest(text)
+	line := append(text, sumKey+sum+"\"}\n"...)
+	if _, err := j.f.Write(line); err != nil {
+		if terr := j.f.Truncate(j.off); terr == nil {
+			_, _ = j.f.Seek(j.off, io.SeekStart)
+		}
 		return fmt.Errorf("write journal %s: %w", j.path, err)
 	}
+	j.off += int64(len(line))
+	j.last = sum
 	if sync {
 		if err := j.f.Sync(); err != nil {
 			return fmt.Errorf("sync journal %s: %w", j.path, err)

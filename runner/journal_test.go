@@ -167,10 +167,9 @@ func TestJournalNothingToResume(t *testing.T) {
 
 func TestJournalCorruptLineIsRefused(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "run.journal")
-	if err := os.WriteFile(path, []byte("{\"type\":\"run\"}\nnot json\n{\"type\":\"run.end\"}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path, lines := failedJournal(t, resumable, map[string]any{"host": "h1"})
+	lines[1] = "not json"
+	writeLines(t, path, lines)
 	_, err := runner.OpenJournal(path, true)
 	if !errors.Is(err, runner.ErrJournalCorrupt) || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("err = %v, want ErrJournalCorrupt at line 2", err)
