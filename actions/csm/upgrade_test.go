@@ -13,6 +13,7 @@ import (
 
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/actions/csm"
 	"github.com/csmplan/csmplan/actions/csm/csmtest"
 	"github.com/csmplan/csmplan/runner"
 )
@@ -25,14 +26,7 @@ const held = "simulator: invariants held"
 // real processes, on a virtual clock with the runbook's default timeouts.
 func TestUpgradeModes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		standby bool
-		stop    bool // stop_secondary_during_validation
-		want    map[string]runner.Outcome
-		// installs per server
-		installs map[string]int
-	}{
+	tests := []modeCase{
 		{
 			name: "maintain_dr", standby: true,
 			want: allOutcomes(runner.Succeeded, map[string]runner.Outcome{
@@ -54,80 +48,168 @@ func TestUpgradeModes(t *testing.T) {
 			installs: map[string]int{"primary": 1},
 		},
 	}
+	// Whether a server at the old level reconnects as standby of a newer
+	// one is not public: the runbook must succeed under both readings.
+	readings := map[string][]string{"": nil, " (reconnect-across-levels)": {csmtest.FaultReconnectAcrossLevels}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			clk := newClock()
-			pair := newPair(t, csmtest.Options{Clock: clk, Standby: tt.standby})
-			params := upgradeParams(t, pair)
-			if tt.stop {
-				params["stop_secondary_during_validation"] = true
+		for suffix, faults := range readings {
+			t.Run(tt.name+suffix, func(t *testing.T) {
+				t.Parallel()
+				upgradeMode(t, tt, faults)
+			})
+		}
+	}
+}
+
+// modeCase is one mode of TestUpgradeModes.
+type modeCase struct {
+	name    string
+	standby bool
+	stop    bool // stop_secondary_during_validation
+	want    map[string]runner.Outcome
+	// installs per server
+	installs map[string]int
+}
+
+// upgradeMode runs the default runbook end to end in one mode, under the
+// reading of the simulator that faults choose.
+func upgradeMode(t *testing.T, tt modeCase, faults []string) {
+	t.Helper()
+	clk := newClock()
+	pair := newPair(t, csmtest.Options{Clock: clk, Standby: tt.standby, Faults: faults})
+	params := upgradeParams(t, pair)
+	if tt.stop {
+		params["stop_secondary_during_validation"] = true
+	}
+	rep, err := upgrade(context.Background(), t, clk, params, runner.Options{})
+	if err != nil {
+		t.Fatalf("upgrade failed: %s", describe(rep, err, pair))
+	}
+	if rep.Outcome != runner.Succeeded {
+		t.Errorf("run outcome %s, want %s", rep.Outcome, runner.Succeeded)
+	}
+	if d := cmp.Diff(tt.want, outcomes(rep)); d != "" {
+		t.Errorf("step outcomes (-want +got):\n%s", d)
+	}
+	if got := pair.Summary(pair.TargetVersion()); got != held {
+		t.Errorf("Summary = %q, want %q\ntimeline:\n%s", got, held, dump(pair.Timeline()))
+	}
+	for _, s := range pair.Servers() {
+		if v := s.Version(); v != pair.TargetVersion() {
+			t.Errorf("%s runs %s, want %s", s.Name(), v, pair.TargetVersion())
+		}
+		if !s.Up() {
+			t.Errorf("%s is down at the end", s.Name())
+		}
+	}
+	if r := pair.Primary().Role(); r != "Active" {
+		t.Errorf("primary is %s at the end, want Active", r)
+	}
+	if s := pair.Secondary(); s != nil && s.Role() != "Standby" {
+		t.Errorf("secondary is %s at the end, want Standby", s.Role())
+	}
+	tl := pair.Timeline()
+	for _, s := range pair.Servers() {
+		if n := count(tl, csmtest.EventInstallStart, s.Name()); n != tt.installs[s.Name()] {
+			t.Errorf("%s: %d installs, want %d", s.Name(), n, tt.installs[s.Name()])
+		}
+	}
+	// The sessions are validated against the snapshot taken before.
+	v := rep.Step("validate-sessions")
+	if len(v.Post) != 2 || v.Post[1].Status != runner.Met {
+		t.Errorf("validate-sessions post = %+v, want the sessions met", v.Post)
+	}
+	// The backup exists before any installer ran.
+	b := rep.Step("backup")
+	if size, _ := b.Outputs["size"].(int64); size <= 0 {
+		t.Errorf("backup outputs %v, want a positive size", b.Outputs)
+	}
+	if file, _ := b.Outputs["file"].(string); !strings.HasPrefix(file, params["backup_dir"].(string)) {
+		t.Errorf("backup file %q is not in the backup dir", file)
+	} else if _, err := os.Stat(file); err != nil {
+		t.Errorf("backup file: %v", err)
+	}
+	if i, j := indexOf(tl, csmtest.EventBackup), indexOf(tl, csmtest.EventInstallStart); i < 0 || j < 0 || i > j {
+		t.Errorf("backup at event %d, first install at %d: want the backup first\n%s", i, j, dump(tl))
+	}
+	if tt.stop {
+		sec := "secondary"
+		if n := count(tl, csmtest.EventDown, sec); n != 2 { // stopped, then installing
+			t.Errorf("secondary went down %d times, want 2 (stop, install)\n%s", n, dump(tl))
+		}
+		if rep.Step("stop-secondary").Outputs["reachable"] != false || rep.Step("start-secondary").Outputs["reachable"] != true {
+			t.Errorf("stop/start outputs: %v, %v", rep.Step("stop-secondary").Outputs, rep.Step("start-secondary").Outputs)
+		}
+	}
+	// A 20-minute install and the waits cost virtual time only.
+	if rep.Duration < simInstallTime {
+		t.Errorf("report duration %v, want at least one install time (%v) of virtual time", rep.Duration, simInstallTime)
+	}
+	// The both-active window: the reconnect delay after step 2, and
+	// after step 9 until close-window disables the secondary's
+	// tasks (at once: the next request).
+	w := pair.BothActive()
+	t.Logf("%s", pair.WindowSummary())
+	if tt.standby && (w.Open || w.Total > simReconnectDelay+time.Minute || w.Count != 2) {
+		t.Errorf("both-active window %+v, want closed, two windows, at most %v in all", w, simReconnectDelay+time.Minute)
+	}
+	if tt.standby && !tt.stop {
+		disabled, _ := rep.Step("close-window").Outputs["disabled"].([]any)
+		if len(faults) == 0 && (len(disabled) != 1 || disabled[0] != int64(1)) {
+			t.Errorf("close-window outputs %v, want task 1 disabled", rep.Step("close-window").Outputs)
+		}
+	}
+}
+
+// TestUpgradeCertRenewed: an upgrade that replaces a server's certificate
+// stops the run with the new fingerprint and the param that takes it; a
+// resume with that fingerprint (a connection param may change on resume)
+// goes on, once per server, and the installer runs once per server.
+func TestUpgradeCertRenewed(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	pair := newPair(t, csmtest.Options{Clock: clk, Standby: true, Faults: []string{csmtest.FaultCertRenewed}})
+	params := upgradeParams(t, pair)
+	path := t.TempDir() + "/journal.jsonl"
+	run := func(resume bool) (*runner.Report, error) {
+		j, err := runner.OpenJournal(path, resume)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		return upgrade(context.Background(), t, clk, params, runner.Options{Journal: j})
+	}
+	for i, s := range []struct{ step, param string }{{"upgrade-primary", "primary_fingerprint"}, {"upgrade-secondary", "secondary_fingerprint"}} {
+		rep, err := run(i > 0)
+		srv := pair.Servers()[i]
+		fp := srv.Fingerprint()
+		if !errors.Is(err, csm.ErrTLS) || stepOf(err) != s.step {
+			t.Fatalf("run %d: err = %v, want a TLS failure at %s", i+1, err, s.step)
+		}
+		msg := err.Error()
+		for _, want := range []string{fp, "param " + s.param, "-p " + s.param + "=" + fp} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("run %d: the error does not show %q:\n%s", i+1, want, msg)
 			}
-			rep, err := upgrade(context.Background(), t, clk, params, runner.Options{})
-			if err != nil {
-				t.Fatalf("upgrade failed: %s", describe(rep, err, pair))
-			}
-			if rep.Outcome != runner.Succeeded {
-				t.Errorf("run outcome %s, want %s", rep.Outcome, runner.Succeeded)
-			}
-			if d := cmp.Diff(tt.want, outcomes(rep)); d != "" {
-				t.Errorf("step outcomes (-want +got):\n%s", d)
-			}
-			if got := pair.Summary(pair.TargetVersion()); got != held {
-				t.Errorf("Summary = %q, want %q\ntimeline:\n%s", got, held, dump(pair.Timeline()))
-			}
-			for _, s := range pair.Servers() {
-				if v := s.Version(); v != pair.TargetVersion() {
-					t.Errorf("%s runs %s, want %s", s.Name(), v, pair.TargetVersion())
-				}
-				if !s.Up() {
-					t.Errorf("%s is down at the end", s.Name())
-				}
-			}
-			if r := pair.Primary().Role(); r != "Active" {
-				t.Errorf("primary is %s at the end, want Active", r)
-			}
-			if s := pair.Secondary(); s != nil && s.Role() != "Standby" {
-				t.Errorf("secondary is %s at the end, want Standby", s.Role())
-			}
-			tl := pair.Timeline()
-			for _, s := range pair.Servers() {
-				if n := count(tl, csmtest.EventInstallStart, s.Name()); n != tt.installs[s.Name()] {
-					t.Errorf("%s: %d installs, want %d", s.Name(), n, tt.installs[s.Name()])
-				}
-			}
-			// The sessions are validated against the snapshot taken before.
-			v := rep.Step("validate-sessions")
-			if len(v.Post) != 2 || v.Post[1].Status != runner.Met {
-				t.Errorf("validate-sessions post = %+v, want the sessions met", v.Post)
-			}
-			// The backup exists before any installer ran.
-			b := rep.Step("backup")
-			if size, _ := b.Outputs["size"].(int64); size <= 0 {
-				t.Errorf("backup outputs %v, want a positive size", b.Outputs)
-			}
-			if file, _ := b.Outputs["file"].(string); !strings.HasPrefix(file, params["backup_dir"].(string)) {
-				t.Errorf("backup file %q is not in the backup dir", file)
-			} else if _, err := os.Stat(file); err != nil {
-				t.Errorf("backup file: %v", err)
-			}
-			if i, j := indexOf(tl, csmtest.EventBackup), indexOf(tl, csmtest.EventInstallStart); i < 0 || j < 0 || i > j {
-				t.Errorf("backup at event %d, first install at %d: want the backup first\n%s", i, j, dump(tl))
-			}
-			if tt.stop {
-				sec := "secondary"
-				if n := count(tl, csmtest.EventDown, sec); n != 2 { // stopped, then installing
-					t.Errorf("secondary went down %d times, want 2 (stop, install)\n%s", n, dump(tl))
-				}
-				if rep.Step("stop-secondary").Outputs["reachable"] != false || rep.Step("start-secondary").Outputs["reachable"] != true {
-					t.Errorf("stop/start outputs: %v, %v", rep.Step("stop-secondary").Outputs, rep.Step("start-secondary").Outputs)
-				}
-			}
-			// A 20-minute install and the waits cost virtual time only.
-			if rep.Duration < simInstallTime {
-				t.Errorf("report duration %v, want at least one install time (%v) of virtual time", rep.Duration, simInstallTime)
-			}
-		})
+		}
+		if vs := pair.Violations(); len(vs) > 0 {
+			t.Fatalf("run %d: violations %v", i+1, vs)
+		}
+		_ = rep
+		params[s.param] = fp
+	}
+	rep, err := run(true)
+	if err != nil {
+		t.Fatalf("last resume: %s", describe(rep, err, pair))
+	}
+	tl := pair.Timeline()
+	for _, s := range pair.Servers() {
+		if n := count(tl, csmtest.EventInstallStart, s.Name()); n != 1 {
+			t.Errorf("%s: %d installs, want 1", s.Name(), n)
+		}
+	}
+	if got := pair.Summary(pair.TargetVersion()); got != held {
+		t.Errorf("Summary = %q", got)
 	}
 }
 
