@@ -178,7 +178,7 @@ func TestPlanSimulate(t *testing.T) {
 	}
 
 	r = cli(t, dir, "plan", "--simulate", "--fault", "standby-unsynchronized")
-	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    7 held, 1 unmet  the HA relationship is synchronized (line 202): in [\"Synchronized\"]: observed \"Synchronization Pending\"",
+	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    7 held, 1 unmet  the HA relationship is synchronized (line 212): in [\"Synchronized\"]: observed \"Synchronization Pending\"",
 		"3   backup                 not run    -                not reached: step \"check-standby\" is blocked", "Dry run: blocked:")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
