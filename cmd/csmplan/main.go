@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -96,20 +95,20 @@ func mainArgs(ctx context.Context, e *env, args []string) int {
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	fmt.Fprintf(e.stderr, "csmplan: unknown command %q\n", args[0])
+	printf(e.stderr, "csmplan: unknown command %q\n", args[0])
 	names := make([]string, 0)
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
 	if s := schema.Suggest(args[0], names); s != "" {
-		fmt.Fprintf(e.stderr, "Did you mean %q?\n", s)
+		printf(e.stderr, "Did you mean %q?\n", s)
 	}
-	fmt.Fprintf(e.stderr, "Run 'csmplan -h' for the commands.\n")
+	printf(e.stderr, "Run 'csmplan -h' for the commands.\n")
 	return exitUsage
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `csmplan runs declarative runbooks: steps, each an action guarded by
+	printf(w, "%s", ours(`csmplan runs declarative runbooks: steps, each an action guarded by
 preconditions and verified by postconditions. Its default runbook upgrades
 an IBM Copy Services Manager high-availability pair without losing
 disaster-recovery capability.
@@ -118,17 +117,17 @@ Usage:
   csmplan <command> [flags] [arguments]
 
 Commands:
-`)
+`))
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %-10s %s\n", c.name, c.args, c.summary)
+		printf(w, "  %-9s %-10s %s\n", ours(c.name), ours(c.args), ours(c.summary))
 	}
-	fmt.Fprint(w, `
+	printf(w, "%s", ours(`
 Try it against a simulated CSM pair:
   csmplan run --simulate
 
 Run 'csmplan <command> -h' for a command's flags.
 Exit codes: 0 success, 1 run failed or runbook invalid, 2 usage or load error, 130 interrupted.
-`)
+`))
 }
 
 // newFlags returns a flag set whose -h prints the command's usage.
@@ -136,11 +135,11 @@ func newFlags(e *env, name, args, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: csmplan %s [flags] %s\n\n%s\n", name, args, summary)
+		printf(fs.Output(), "Usage: csmplan %s [flags] %s\n\n%s\n", ours(name), ours(args), ours(summary))
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
-			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			printf(fs.Output(), "\nFlags:\n")
 			fs.PrintDefaults()
 		}
 	}
@@ -168,7 +167,7 @@ func parse(e *env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
 				usage()
 				return nil, exitOK, false
 			}
-			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", fs.Name(), err)
+			printf(e.stderr, "csmplan %s: %v\n", fs.Name(), err)
 			fs.SetOutput(e.stderr)
 			usage()
 			return nil, exitUsage, false

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,11 +77,11 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 
 func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags) int {
 	if f.resume && f.journal == "" {
-		fmt.Fprintf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
+		printf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
 		return exitUsage
 	}
 	if (len(f.faults) > 0 || f.installTime != 0) && !f.simulate {
-		fmt.Fprintf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
+		printf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
 		return exitUsage
 	}
 	p, code := loadRunbook(e, cmd, rest)
@@ -89,30 +90,30 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	}
 	params, err := readParams(f)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
 	}
 	var sim *simulation
 	if f.simulate {
 		if sim, err = startSimulation(e, p, params, f); err != nil {
-			fmt.Fprintf(e.stderr, "csmplan %s: --simulate: %v\n", cmd, err)
+			printf(e.stderr, "csmplan %s: --simulate: %v\n", cmd, err)
 			return exitUsage
 		}
 		defer sim.close()
 	}
 	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun}
 	if _, err := runner.BindParams(p, params); err != nil {
-		fmt.Fprintf(e.stderr, "csmplan %s: params:\n", cmd)
+		printf(e.stderr, "csmplan %s: params:\n", cmd)
 		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(e.stderr, "  %s\n", line)
+			printf(e.stderr, "  %s\n", line)
 		}
-		fmt.Fprintf(e.stderr, "Give params with -p NAME=VALUE or --params FILE; 'csmplan doc' lists them.\n")
+		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE; 'csmplan doc' lists them.\n")
 		return exitUsage
 	}
 	if f.journal != "" && !f.dryRun {
 		j, err := runner.OpenJournal(f.journal, f.resume)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+			printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 			return exitUsage
 		}
 		defer j.Close()
@@ -131,7 +132,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
 		// journal belongs to another run. A usage error, not a failed run.
-		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		printf(e.stderr, "csmplan %s: %s\n", cmd, block(err.Error()))
 		return exitUsage
 	}
 	if f.dryRun {
@@ -146,15 +147,15 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	case ctx.Err() != nil:
 		code = exitInterrupted
 		if f.journal != "" {
-			fmt.Fprintf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
+			printf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
 		} else {
-			fmt.Fprintf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
+			printf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
 		}
 	default:
 		code = exitFailed
 	}
 	if sim != nil {
-		fmt.Fprintln(progressOut, sim.summary(err == nil && !f.dryRun))
+		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
 	}
 	return code
 }
@@ -195,11 +196,11 @@ func approver(e *env, yes bool) actions.Approver {
 		if !e.isTerminal() {
 			return false, errors.New("approval needed, but not on a terminal: run with --yes to approve manual steps")
 		}
-		fmt.Fprintf(e.stdout, "\n%s\n", req.Prompt)
+		printf(e.stdout, "\n%s\n", req.Prompt)
 		if req.Details != "" {
-			fmt.Fprintf(e.stdout, "%s\n", req.Details)
+			printf(e.stdout, "%s\n", block(req.Details))
 		}
-		fmt.Fprintf(e.stdout, "Approve step %s? [y/N] ", req.Step)
+		printf(e.stdout, "Approve step %s? [y/N] ", req.Step)
 		answer := make(chan string, 1)
 		go func() {
 			line, _ := bufio.NewReader(e.stdin).ReadString('\n')
@@ -214,10 +215,17 @@ func approver(e *env, yes bool) actions.Approver {
 	})
 }
 
-// jsonObserver writes each event as a JSON line.
+// jsonObserver writes each event as a JSON line (writeJSON: with the
+// characters a terminal would act on escaped).
 func jsonObserver(w io.Writer) runner.Observer {
-	enc := json.NewEncoder(w)
-	return runner.ObserverFunc(func(ev runner.Event) { _ = enc.Encode(ev) })
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	return runner.ObserverFunc(func(ev runner.Event) {
+		buf.Reset()
+		if err := enc.Encode(ev); err == nil {
+			writeJSON(w, buf.Bytes())
+		}
+	})
 }
 
 // simulation is a simulated CSM pair started for --simulate.
