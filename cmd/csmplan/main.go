@@ -69,8 +69,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	keepRunningOnClosedOutput()
 	exe, _ := os.Executable()
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+	e := &env{stdin: os.Stdin, stdout: newOutputWriter(os.Stdout), stderr: newOutputWriter(os.Stderr), getenv: os.Getenv,
 		isTerminal: func() bool { return isTerminal(os.Stdout) && isTerminal(os.Stdin) }, exe: exe}
 	os.Exit(mainArgs(ctx, e, os.Args[1:]))
 }

@@ -157,6 +157,19 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if sim != nil {
 		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
 	}
+	if o, ok := e.stdout.(outputLoser); ok {
+		if at, werr := o.lost(); werr != nil {
+			record := "see the journal " + f.journal
+			if f.journal == "" || f.dryRun {
+				record = "run with --journal FILE to keep a record"
+			}
+			outcome := runner.Failed
+			if rep != nil {
+				outcome = rep.Outcome
+			}
+			printf(e.stderr, "csmplan %s: output closed at %s (%v); the run went on to its end, %s; %s\n", cmd, at.Format("15:04:05"), werr, outcome, record)
+		}
+	}
 	return code
 }
 
