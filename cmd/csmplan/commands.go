@@ -148,7 +148,7 @@ func writeSpec(e *env, s actions.Spec) {
 	}
 }
 
-func cmdInit(_ context.Context, e *env, args []string) int {
+func cmdInit(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "init", "[FILE]", "Write the default runbook (the CSM HA upgrade) to FILE for editing\n(default csm-upgrade.yaml). Refuses to overwrite an existing file.")
 	rest, code, ok := parse(e, fs, args)
 	if !ok {
@@ -162,6 +162,10 @@ func cmdInit(_ context.Context, e *env, args []string) int {
 	default:
 		printf(e.stderr, "csmplan init: want at most one file name\n")
 		return exitUsage
+	}
+	if ctx.Err() != nil {
+		// Interrupted: write nothing rather than half a file.
+		return exitInterrupted
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {

@@ -46,18 +46,24 @@ type command struct {
 	args    string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) int
+	// stopsItself says that the command ends by itself when ctx is
+	// cancelled (Ctrl-C, SIGTERM), once it has left things consistent: a
+	// run's journal and summary, the simulator's verdict. Any other
+	// command only reads and prints, and is abandoned at the first signal
+	// (exit 130), even while it is blocked writing to a slow reader.
+	stopsItself bool
 }
 
 func commands() []command {
 	return []command{
-		{"run", "[RUNBOOK]", "run a runbook (default: the built-in CSM HA upgrade)", cmdRun},
-		{"plan", "[RUNBOOK]", "dry run: say what would run, skip or block, changing nothing", cmdPlan},
-		{"validate", "FILE...", "check runbooks and print every problem with its line", cmdValidate},
-		{"doc", "[RUNBOOK]", "render a runbook as a Markdown procedure", cmdDoc},
-		{"init", "[FILE]", "write the default runbook to a file for editing", cmdInit},
-		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema},
-		{"actions", "", "list the registered actions and probes with their arguments", cmdActions},
-		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim},
+		{"run", "[RUNBOOK]", "run a runbook (default: the built-in CSM HA upgrade)", cmdRun, true},
+		{"plan", "[RUNBOOK]", "dry run: say what would run, skip or block, changing nothing", cmdPlan, true},
+		{"validate", "FILE...", "check runbooks and print every problem with its line", cmdValidate, false},
+		{"doc", "[RUNBOOK]", "render a runbook as a Markdown procedure", cmdDoc, false},
+		{"init", "[FILE]", "write the default runbook to a file for editing", cmdInit, true},
+		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema, false},
+		{"actions", "", "list the registered actions and probes with their arguments", cmdActions, false},
+		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim, true},
 	}
 }
 
@@ -93,7 +99,7 @@ func mainArgs(ctx context.Context, e *env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			return runCommand(ctx, e, c, args[1:])
 		}
 	}
 	printf(e.stderr, "csmplan: unknown command %q\n", args[0])
@@ -106,6 +112,26 @@ func mainArgs(ctx context.Context, e *env, args []string) int {
 	}
 	printf(e.stderr, "Run 'csmplan -h' for the commands.\n")
 	return exitUsage
+}
+
+// runCommand runs c. A command that does not stop by itself is abandoned
+// at the first signal: it returns exitInterrupted at once, and the process
+// exits with it while the command may still be blocked in a write.
+func runCommand(ctx context.Context, e *env, c command, args []string) int {
+	if c.stopsItself {
+		return c.run(ctx, e, args)
+	}
+	done := make(chan int, 1)
+	go func() { done <- c.run(ctx, e, args) }()
+	select {
+	case code := <-done:
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return code
+	case <-ctx.Done():
+		return exitInterrupted
+	}
 }
 
 func usage(w io.Writer) {
