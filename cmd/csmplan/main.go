@@ -36,6 +36,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	lookupEnv      func(string) (string, bool)
+	unsetenv       func(string) error
 	// isTerminal reports whether stdout (and stdin) are terminals.
 	isTerminal func() bool
 	exe        string // this program, for commands that re-run it
@@ -78,6 +80,7 @@ func main() {
 	keepRunningOnClosedOutput()
 	exe, _ := os.Executable()
 	e := &env{stdin: os.Stdin, stdout: newOutputWriter(os.Stdout), stderr: newOutputWriter(os.Stderr), getenv: os.Getenv,
+		lookupEnv: os.LookupEnv, unsetenv: os.Unsetenv,
 		isTerminal: func() bool { return isTerminal(os.Stdout) && isTerminal(os.Stdin) }, exe: exe}
 	os.Exit(mainArgs(ctx, e, os.Args[1:]))
 }

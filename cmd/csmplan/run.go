@@ -38,8 +38,8 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
-	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]')")
-	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); -p wins")
+	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]').\nA secret param is best given as -p NAME=@FILE (the file's content, without its last newline;\n@@ is a literal @) or in the environment variable CSMPLAN_PARAM_<NAME>: not on the command line,\nwhere any user can see it with ps")
+	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); CSMPLAN_PARAM_<NAME> and -p win")
 	fs.BoolVar(&f.json, "json", false, "write events as JSON lines on stdout, for other tools (progress goes to stderr)")
 	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
 	fs.Var(&f.faults, "fault", "with --simulate: inject a fault by `NAME` (repeatable): "+strings.Join(csmtest.FaultNames(), ", "))
@@ -88,10 +88,13 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if p == nil {
 		return code
 	}
-	params, err := readParams(f)
+	params, warnings, err := readParams(e, f, p)
 	if err != nil {
 		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
+	}
+	for _, w := range warnings {
+		printf(e.stderr, "csmplan %s: warning: %s\n", cmd, w)
 	}
 	var sim *simulation
 	if f.simulate {
@@ -107,7 +110,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		for _, line := range strings.Split(err.Error(), "\n") {
 			printf(e.stderr, "  %s\n", line)
 		}
-		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE; 'csmplan doc' lists them.\n")
+		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE, secret ones with -p NAME=@FILE or CSMPLAN_PARAM_<NAME>; 'csmplan doc' lists them.\n")
 		return exitUsage
 	}
 	if f.journal != "" && !f.dryRun {
@@ -173,30 +176,90 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	return code
 }
 
-// readParams merges the --params file and the -p flags.
-func readParams(f *runFlags) (map[string]any, error) {
-	params := map[string]any{}
+// readParams merges the params given in the --params file, in the
+// environment (secret params only) and with -p flags, each winning over
+// the one before. A secret param p is read from the environment variable
+// CSMPLAN_PARAM_P (its name upper-cased), which is then removed from this
+// process's environment so that the programs the run starts do not
+// inherit it; -p p=@FILE reads it from FILE, and -p p=@@VALUE is the
+// literal @VALUE. A secret given literally on the command line, where
+// other users see it with ps, is taken with a warning.
+func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warnings []string, err error) {
+	params = map[string]any{}
 	if f.paramsFile != "" {
 		src, err := os.ReadFile(f.paramsFile)
 		if err != nil {
-			return nil, fmt.Errorf("--params: %w", err)
+			return nil, nil, fmt.Errorf("--params: %w", err)
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(src, &m); err != nil {
-			return nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
+			return nil, nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
 		}
 		for k, v := range m {
 			params[k] = plan.Normalize(v)
 		}
 	}
+	for _, prm := range p.Params {
+		if !prm.Secret {
+			continue
+		}
+		name := secretEnv(prm.Name)
+		if v, ok := e.lookupEnv(name); ok {
+			params[prm.Name] = v
+			if err := e.unsetenv(name); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
 	for _, kv := range f.params {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+			return nil, nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+		}
+		if prm := p.Param(k); prm != nil && prm.Secret {
+			if file, ok := strings.CutPrefix(v, "@"); ok && !strings.HasPrefix(file, "@") {
+				if v, err = readSecretFile(file); err != nil {
+					return nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
+				}
+			} else {
+				v = strings.TrimPrefix(v, "@") // @@VALUE is @VALUE
+				warnings = append(warnings, fmt.Sprintf("%s was given on the command line, where other users can see it with ps; use -p %s=@FILE or the environment variable %s", k, k, secretEnv(k)))
+			}
 		}
 		params[k] = v
 	}
-	return params, nil
+	return params, warnings, nil
+}
+
+// secretEnv is the environment variable that gives the secret param name.
+func secretEnv(name string) string { return "CSMPLAN_PARAM_" + strings.ToUpper(name) }
+
+// maxSecretFile is the largest file -p NAME=@FILE reads.
+const maxSecretFile = 1 << 20
+
+// readSecretFile returns the content of the file, without its last line
+// break (\n or \r\n).
+func readSecretFile(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("no file name after @")
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("%s: larger than %d bytes: not a secret", name, maxSecretFile)
+	}
+	s := string(b)
+	if t, ok := strings.CutSuffix(s, "\n"); ok {
+		s = strings.TrimSuffix(t, "\r")
+	}
+	return s, nil
 }
 
 // approver answers manual gates: --yes approves; on a terminal, the
