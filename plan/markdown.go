@@ -2,25 +2,32 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/internal/termsafe"
 )
 
 // WriteMarkdown renders the runbook as a Markdown procedure a person can
 // follow and review: its params and targets, then numbered steps with what
 // is checked before and after each, the action, timeouts, retries and what
 // happens on failure. reg, when not nil, provides the actions' summaries.
+//
+// The runbook's text may hold anything: the document is written with its
+// control characters and the like escaped (package termsafe), newlines
+// kept, so that it is safe to show on a terminal; a heading is one line.
 func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
-	b := bufio.NewWriter(w)
+	var doc bytes.Buffer
+	b := bufio.NewWriter(&doc)
 	title := p.Title
 	if title == "" {
 		title = p.Name
 	}
-	fmt.Fprintf(b, "# %s\n\n", title)
+	fmt.Fprintf(b, "# %s\n\n", termsafe.String(title))
 	fmt.Fprintf(b, "Runbook `%s` (%s), %d steps. This document is rendered from the runbook: edit the runbook, not this text.\n\n", p.Name, p.APIVersion, len(p.Steps))
 	if p.Description != "" {
 		fmt.Fprintf(b, "%s\n\n", strings.TrimSpace(p.Description))
@@ -67,7 +74,7 @@ func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
 	}
 	b.WriteString("## Procedure\n\n")
 	for i, s := range p.Steps {
-		fmt.Fprintf(b, "### %d. %s\n\n", i+1, s.Name())
+		fmt.Fprintf(b, "### %d. %s\n\n", i+1, termsafe.String(s.Name()))
 		fmt.Fprintf(b, "Step `%s`, line %d.\n\n", s.ID, s.Pos.Line)
 		if s.Doc != "" {
 			fmt.Fprintf(b, "%s\n\n", strings.TrimSpace(s.Doc))
@@ -129,7 +136,11 @@ func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
 			b.WriteString(", then check the preconditions again.\n\n")
 		}
 	}
-	return b.Flush()
+	if err := b.Flush(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, termsafe.Text(doc.String()))
+	return err
 }
 
 func writeConditions(b *bufio.Writer, title string, cs []*Condition) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -22,7 +21,7 @@ func cmdValidate(_ context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(e.stderr, "csmplan validate: want at least one runbook file")
+		printf(e.stderr, "csmplan validate: want at least one runbook file\n")
 		fs.Usage()
 		return exitUsage
 	}
@@ -32,14 +31,14 @@ func cmdValidate(_ context.Context, e *env, args []string) int {
 		if err != nil {
 			bad = true
 			if len(plan.Errors(err)) == 0 {
-				fmt.Fprintf(e.stderr, "csmplan validate: %v\n", err)
+				printf(e.stderr, "csmplan validate: %v\n", err)
 				continue
 			}
-			plan.Render(e.stdout, err, plan.RenderOptions{Color: e.color(), Context: 1})
-			fmt.Fprintf(e.stdout, "%s: %d problem%s\n\n", f, len(plan.Errors(err)), plural(len(plan.Errors(err))))
+			renderProblems(e.stdout, err, e.color())
+			printf(e.stdout, "%s: %d problem%s\n\n", f, len(plan.Errors(err)), plural(len(plan.Errors(err))))
 			continue
 		}
-		fmt.Fprintf(e.stdout, "ok  %s (%d step%s)\n", f, len(p.Steps), plural(len(p.Steps)))
+		printf(e.stdout, "ok  %s (%d step%s)\n", f, len(p.Steps), plural(len(p.Steps)))
 	}
 	if bad {
 		return exitFailed
@@ -62,21 +61,21 @@ func cmdSchema(_ context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(e.stderr, "csmplan schema: unexpected argument %q\n", rest[0])
+		printf(e.stderr, "csmplan schema: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
 	out := schema.Runbook()
 	if !*base {
 		var err error
 		if out, err = schema.Full(csmplan.Registry()); err != nil {
-			fmt.Fprintf(e.stderr, "csmplan schema: %v\n", err)
+			printf(e.stderr, "csmplan schema: %v\n", err)
 			return exitFailed
 		}
 	}
-	e.stdout.Write(out)
 	if len(out) > 0 && out[len(out)-1] != '\n' {
-		fmt.Fprintln(e.stdout)
+		out = append(out, '\n')
 	}
+	writeJSON(e.stdout, out)
 	return exitOK
 }
 
@@ -100,23 +99,23 @@ func cmdActions(_ context.Context, e *env, args []string) int {
 				continue
 			}
 			if !header {
-				fmt.Fprintf(e.stdout, "%s:\n", title)
+				printf(e.stdout, "%s:\n", title)
 				header = true
 			}
 			found = true
 			writeSpec(e, s)
 		}
 		if header {
-			fmt.Fprintln(e.stdout)
+			printf(e.stdout, "\n")
 		}
 	}
 	if !found && len(rest) > 0 {
-		fmt.Fprintf(e.stderr, "csmplan actions: no action or probe named %s", strings.Join(rest, ", "))
+		printf(e.stderr, "csmplan actions: no action or probe named %s", strings.Join(rest, ", "))
 		all := append(reg.Names(actions.KindAction), reg.Names(actions.KindProbe)...)
 		if s := schema.Suggest(rest[0], all); s != "" {
-			fmt.Fprintf(e.stderr, " (did you mean %q?)", s)
+			printf(e.stderr, " (did you mean %q?)", s)
 		}
-		fmt.Fprintln(e.stderr)
+		printf(e.stderr, "\n")
 		return exitUsage
 	}
 	return exitOK
@@ -136,20 +135,20 @@ func writeSpec(e *env, s actions.Spec) {
 	if s.Mutates {
 		mut = " (changes the world: not run by a dry run)"
 	}
-	fmt.Fprintf(e.stdout, "  %s%s\n      %s\n", s.Name, mut, s.Summary)
+	printf(e.stdout, "  %s%s\n      %s\n", s.Name, mut, s.Summary)
 	for _, a := range s.ArgDocs() {
 		req := ""
 		if a.Required {
 			req = ", required"
 		}
-		fmt.Fprintf(e.stdout, "      with %-16s %s%s: %s\n", a.Name, a.Type, req, a.Description)
+		printf(e.stdout, "      with %-16s %s%s: %s\n", a.Name, a.Type, req, a.Description)
 	}
 	for _, o := range s.Outputs {
-		fmt.Fprintf(e.stdout, "      out  %-16s %s: %s\n", o.Name, o.Type, o.Description)
+		printf(e.stdout, "      out  %-16s %s: %s\n", o.Name, o.Type, o.Description)
 	}
 }
 
-func cmdInit(_ context.Context, e *env, args []string) int {
+func cmdInit(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "init", "[FILE]", "Write the default runbook (the CSM HA upgrade) to FILE for editing\n(default csm-upgrade.yaml). Refuses to overwrite an existing file.")
 	rest, code, ok := parse(e, fs, args)
 	if !ok {
@@ -161,28 +160,32 @@ func cmdInit(_ context.Context, e *env, args []string) int {
 	case 1:
 		name = rest[0]
 	default:
-		fmt.Fprintln(e.stderr, "csmplan init: want at most one file name")
+		printf(e.stderr, "csmplan init: want at most one file name\n")
 		return exitUsage
+	}
+	if ctx.Err() != nil {
+		// Interrupted: write nothing rather than half a file.
+		return exitInterrupted
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			fmt.Fprintf(e.stderr, "csmplan init: %s already exists; not overwriting it\n", name)
+			printf(e.stderr, "csmplan init: %s already exists; not overwriting it\n", name)
 			return exitFailed
 		}
-		fmt.Fprintf(e.stderr, "csmplan init: %v\n", err)
+		printf(e.stderr, "csmplan init: %v\n", err)
 		return exitFailed
 	}
 	if _, err := f.Write(csmplan.DefaultRunbook()); err != nil {
 		f.Close()
-		fmt.Fprintf(e.stderr, "csmplan init: %v\n", err)
+		printf(e.stderr, "csmplan init: %v\n", err)
 		return exitFailed
 	}
 	if err := f.Close(); err != nil {
-		fmt.Fprintf(e.stderr, "csmplan init: %v\n", err)
+		printf(e.stderr, "csmplan init: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: edit it, check it with 'csmplan validate %s', read it with 'csmplan doc %s'\n", name, name, name)
+	printf(e.stdout, "wrote %s: edit it, check it with 'csmplan validate %s', read it with 'csmplan doc %s'\n", name, name, name)
 	return exitOK
 }
 
@@ -197,7 +200,7 @@ func cmdDoc(_ context.Context, e *env, args []string) int {
 		return code
 	}
 	if err := plan.WriteMarkdown(e.stdout, p, csmplan.Registry()); err != nil {
-		fmt.Fprintf(e.stderr, "csmplan doc: %v\n", err)
+		printf(e.stderr, "csmplan doc: %v\n", err)
 		return exitFailed
 	}
 	return exitOK
@@ -207,7 +210,7 @@ func cmdDoc(_ context.Context, e *env, args []string) int {
 // failure it prints the problems and returns nil and the exit code.
 func loadRunbook(e *env, cmd string, args []string) (*plan.Plan, int) {
 	if len(args) > 1 {
-		fmt.Fprintf(e.stderr, "csmplan %s: want at most one runbook, got %d\n", cmd, len(args))
+		printf(e.stderr, "csmplan %s: want at most one runbook, got %d\n", cmd, len(args))
 		return nil, exitUsage
 	}
 	var p *plan.Plan
@@ -219,9 +222,9 @@ func loadRunbook(e *env, cmd string, args []string) (*plan.Plan, int) {
 	}
 	if err != nil {
 		if len(plan.Errors(err)) > 0 {
-			plan.Render(e.stderr, err, plan.RenderOptions{Color: e.color() && isTerminal(os.Stderr), Context: 1})
+			renderProblems(e.stderr, err, e.color() && isTerminal(os.Stderr))
 		} else {
-			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+			printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		}
 		return nil, exitUsage
 	}

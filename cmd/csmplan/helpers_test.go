@@ -81,10 +81,16 @@ func lastLine(s string) string {
 // test fails if it does not end within a minute.
 func cli(t *testing.T, dir string, args ...string) result {
 	t.Helper()
+	return cliEnv(t, dir, nil, args...)
+}
+
+// cliEnv is cli with variables (NAME=VALUE) added to the environment.
+func cliEnv(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
-	cmd.Dir, cmd.Env, cmd.WaitDelay = dir, testEnv(), 5*time.Second
+	cmd.Dir, cmd.Env, cmd.WaitDelay = dir, append(testEnv(), env...), 5*time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -37,6 +36,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	lookupEnv      func(string) (string, bool)
+	unsetenv       func(string) error
 	// isTerminal reports whether stdout (and stdin) are terminals.
 	isTerminal func() bool
 	exe        string // this program, for commands that re-run it
@@ -47,18 +48,24 @@ type command struct {
 	args    string
 	summary string
 	run     func(ctx context.Context, e *env, args []string) int
+	// stopsItself says that the command ends by itself when ctx is
+	// cancelled (Ctrl-C, SIGTERM), once it has left things consistent: a
+	// run's journal and summary, the simulator's verdict. Any other
+	// command only reads and prints, and is abandoned at the first signal
+	// (exit 130), even while it is blocked writing to a slow reader.
+	stopsItself bool
 }
 
 func commands() []command {
 	return []command{
-		{"run", "[RUNBOOK]", "run a runbook (default: the built-in CSM HA upgrade)", cmdRun},
-		{"plan", "[RUNBOOK]", "dry run: say what would run, skip or block, changing nothing", cmdPlan},
-		{"validate", "FILE...", "check runbooks and print every problem with its line", cmdValidate},
-		{"doc", "[RUNBOOK]", "render a runbook as a Markdown procedure", cmdDoc},
-		{"init", "[FILE]", "write the default runbook to a file for editing", cmdInit},
-		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema},
-		{"actions", "", "list the registered actions and probes with their arguments", cmdActions},
-		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim},
+		{"run", "[RUNBOOK]", "run a runbook (default: the built-in CSM HA upgrade)", cmdRun, true},
+		{"plan", "[RUNBOOK]", "dry run: say what would run, skip or block, changing nothing", cmdPlan, true},
+		{"validate", "FILE...", "check runbooks and print every problem with its line", cmdValidate, false},
+		{"doc", "[RUNBOOK]", "render a runbook as a Markdown procedure", cmdDoc, false},
+		{"init", "[FILE]", "write the default runbook to a file for editing", cmdInit, true},
+		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema, false},
+		{"actions", "", "list the registered actions and probes with their arguments", cmdActions, false},
+		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim, true},
 	}
 }
 
@@ -70,8 +77,10 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	keepRunningOnClosedOutput()
 	exe, _ := os.Executable()
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+	e := &env{stdin: os.Stdin, stdout: newOutputWriter(os.Stdout), stderr: newOutputWriter(os.Stderr), getenv: os.Getenv,
+		lookupEnv: os.LookupEnv, unsetenv: os.Unsetenv,
 		isTerminal: func() bool { return isTerminal(os.Stdout) && isTerminal(os.Stdin) }, exe: exe}
 	os.Exit(mainArgs(ctx, e, os.Args[1:]))
 }
@@ -93,23 +102,43 @@ func mainArgs(ctx context.Context, e *env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			return runCommand(ctx, e, c, args[1:])
 		}
 	}
-	fmt.Fprintf(e.stderr, "csmplan: unknown command %q\n", args[0])
+	printf(e.stderr, "csmplan: unknown command %q\n", args[0])
 	names := make([]string, 0)
 	for _, c := range commands() {
 		names = append(names, c.name)
 	}
 	if s := schema.Suggest(args[0], names); s != "" {
-		fmt.Fprintf(e.stderr, "Did you mean %q?\n", s)
+		printf(e.stderr, "Did you mean %q?\n", s)
 	}
-	fmt.Fprintf(e.stderr, "Run 'csmplan -h' for the commands.\n")
+	printf(e.stderr, "Run 'csmplan -h' for the commands.\n")
 	return exitUsage
 }
 
+// runCommand runs c. A command that does not stop by itself is abandoned
+// at the first signal: it returns exitInterrupted at once, and the process
+// exits with it while the command may still be blocked in a write.
+func runCommand(ctx context.Context, e *env, c command, args []string) int {
+	if c.stopsItself {
+		return c.run(ctx, e, args)
+	}
+	done := make(chan int, 1)
+	go func() { done <- c.run(ctx, e, args) }()
+	select {
+	case code := <-done:
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
+		return code
+	case <-ctx.Done():
+		return exitInterrupted
+	}
+}
+
 func usage(w io.Writer) {
-	fmt.Fprint(w, `csmplan runs declarative runbooks: steps, each an action guarded by
+	printf(w, "%s", ours(`csmplan runs declarative runbooks: steps, each an action guarded by
 preconditions and verified by postconditions. Its default runbook upgrades
 an IBM Copy Services Manager high-availability pair without losing
 disaster-recovery capability.
@@ -118,17 +147,17 @@ Usage:
   csmplan <command> [flags] [arguments]
 
 Commands:
-`)
+`))
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %-10s %s\n", c.name, c.args, c.summary)
+		printf(w, "  %-9s %-10s %s\n", ours(c.name), ours(c.args), ours(c.summary))
 	}
-	fmt.Fprint(w, `
+	printf(w, "%s", ours(`
 Try it against a simulated CSM pair:
   csmplan run --simulate
 
 Run 'csmplan <command> -h' for a command's flags.
 Exit codes: 0 success, 1 run failed or runbook invalid, 2 usage or load error, 130 interrupted.
-`)
+`))
 }
 
 // newFlags returns a flag set whose -h prints the command's usage.
@@ -136,11 +165,11 @@ func newFlags(e *env, name, args, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: csmplan %s [flags] %s\n\n%s\n", name, args, summary)
+		printf(fs.Output(), "Usage: csmplan %s [flags] %s\n\n%s\n", ours(name), ours(args), ours(summary))
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
-			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			printf(fs.Output(), "\nFlags:\n")
 			fs.PrintDefaults()
 		}
 	}
@@ -168,7 +197,7 @@ func parse(e *env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
 				usage()
 				return nil, exitOK, false
 			}
-			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", fs.Name(), err)
+			printf(e.stderr, "csmplan %s: %v\n", fs.Name(), err)
 			fs.SetOutput(e.stderr)
 			usage()
 			return nil, exitUsage, false

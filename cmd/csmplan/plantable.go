@@ -12,10 +12,10 @@ import (
 
 // writePlanTable prints a dry run's report as a table: for each step, would
 // run / would skip (why) / blocked (which condition, what was observed),
-// and what was checked.
+// and what was checked. Its cells are escaped (printf), and hold no tab.
 func writePlanTable(w io.Writer, p *plan.Plan, rep *runner.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tSTEP\tOUTCOME\tCHECKS\tWHY")
+	printf(tw, "#\tSTEP\tOUTCOME\tCHECKS\tWHY\n")
 	for i, s := range rep.Steps {
 		why := s.Reason
 		switch s.Outcome {
@@ -27,7 +27,7 @@ func writePlanTable(w io.Writer, p *plan.Plan, rep *runner.Report) {
 				why = "runs " + a
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", i+1, s.ID, s.Outcome, checks(s), oneLine(why, 160))
+		printf(tw, "%d\t%s\t%s\t%s\t%s\n", i+1, s.ID, s.Outcome, checks(s), oneLine(why, 160))
 	}
 	tw.Flush()
 }

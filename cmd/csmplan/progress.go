@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csmplan/csmplan/internal/termsafe"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 )
@@ -33,16 +34,19 @@ func newProgress(w io.Writer, color, tty bool, p *plan.Plan) *progress {
 	return &progress{w: w, color: color, tty: tty, file: p.Filename, lastObs: map[string]string{}}
 }
 
-func (p *progress) paint(code, s string) string {
+// paint escapes s and, with colours on, colours it with the SGR code.
+func (p *progress) paint(code, s string) ours {
+	s = termsafe.String(s)
 	if !p.color {
-		return s
+		return ours(s)
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	return ours("\x1b[" + code + "m" + s + "\x1b[0m")
 }
 
+// clear erases a wait line drawn on a terminal.
 func (p *progress) clear() {
 	if p.live {
-		fmt.Fprint(p.w, "\r\x1b[K")
+		printf(p.w, "%s", ours("\r\x1b[K"))
 		p.live = false
 	}
 }
@@ -65,11 +69,11 @@ func (p *progress) Observe(e runner.Event) {
 		if title == "" {
 			title = e.Runbook
 		}
-		fmt.Fprintf(p.w, "%s %s (%d steps)\n", what, p.paint("1", title), e.Count)
+		printf(p.w, "%s %s (%d steps)\n", what, p.paint("1", title), e.Count)
 	case runner.StepStart:
 		p.polls = 0
 		if !p.tty {
-			fmt.Fprintf(p.w, "%s %s ...\n", num, e.Title)
+			printf(p.w, "%s %s ...\n", num, e.Title)
 		}
 	case runner.WaitPoll:
 		p.polls++
@@ -84,22 +88,22 @@ func (p *progress) Observe(e runner.Event) {
 		line := fmt.Sprintf("%s   waiting for %s: %s of %s, %s", num, e.Condition.Condition, round(e.Elapsed), round(e.Timeout), obs)
 		if p.tty {
 			p.clear()
-			fmt.Fprint(p.w, truncate(line, 160))
+			printf(p.w, "%s", truncate(line, 160))
 			p.live = true
 			return
 		}
 		key := e.Step + "\x00" + e.Condition.Condition
 		if p.lastObs[key] != obs || p.polls%10 == 1 {
 			p.lastObs[key] = obs
-			fmt.Fprintln(p.w, line)
+			printf(p.w, "%s\n", line)
 		}
 	case runner.ActionLog:
 		p.clear()
-		fmt.Fprintf(p.w, "%s   %s\n", num, e.Message)
+		printf(p.w, "%s   %s\n", num, e.Message)
 	case runner.AttemptEnd:
 		if e.Error != "" {
 			p.clear()
-			fmt.Fprintf(p.w, "%s   attempt %d of %s failed: %s\n", num, e.Attempt, e.Message, firstLine(e.Error))
+			printf(p.w, "%s   attempt %d of %s failed: %s\n", num, e.Attempt, e.Message, firstLine(e.Error))
 		}
 	case runner.StepEnd:
 		p.clear()
@@ -114,18 +118,18 @@ func (p *progress) Observe(e runner.Event) {
 		case runner.WouldRun:
 			mark, code = "→", "36"
 		}
-		fmt.Fprintf(p.w, "%s %s %s %s", num, p.paint(code, mark), e.Title, p.paint("2", "("+string(e.Outcome)))
+		printf(p.w, "%s %s %s %s", num, p.paint(code, mark), e.Title, p.paint("2", "("+string(e.Outcome)))
 		if e.Elapsed >= time.Second {
-			fmt.Fprintf(p.w, p.paint("2", ", %s"), round(e.Elapsed))
+			printf(p.w, "%s", p.paint("2", ", "+round(e.Elapsed).String()))
 		}
-		fmt.Fprint(p.w, p.paint("2", ")")+"\n")
+		printf(p.w, "%s\n", p.paint("2", ")"))
 		switch e.Outcome {
 		case runner.Skipped, runner.WouldSkip, runner.WouldRun, runner.Resumed:
 			if e.Message != "" && e.Message != "checks only" {
-				fmt.Fprintf(p.w, "      %s\n", p.paint("2", e.Message))
+				printf(p.w, "      %s\n", p.paint("2", e.Message))
 			}
 		case runner.Failed, runner.Blocked:
-			fmt.Fprintf(p.w, "      at %s:%d\n", p.file, e.Line)
+			printf(p.w, "      at %s:%d\n", p.file, e.Line)
 		}
 	case runner.ConditionEnd:
 		c := e.Condition
@@ -133,30 +137,30 @@ func (p *progress) Observe(e runner.Event) {
 			return
 		}
 		p.clear()
-		fmt.Fprintf(p.w, "%s   %s %s (%s:%d)\n", num, p.paint("31", string(c.Status)+":"), c.Condition, p.file, c.Line)
+		printf(p.w, "%s   %s %s (%s:%d)\n", num, p.paint("31", string(c.Status)+":"), c.Condition, p.file, c.Line)
 		for _, u := range c.Unmet {
-			fmt.Fprintf(p.w, "        %s\n", u)
+			printf(p.w, "        %s\n", u)
 		}
 		if c.Error != "" {
-			fmt.Fprintf(p.w, "        %s\n", firstLine(c.Error))
+			printf(p.w, "        %s\n", firstLine(c.Error))
 		}
 		if c.Diff != "" {
-			fmt.Fprintf(p.w, "        diff (-expected +observed):\n")
+			printf(p.w, "        diff (-expected +observed):\n")
 			for _, l := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
-				fmt.Fprintf(p.w, "        %s\n", l)
+				printf(p.w, "        %s\n", l)
 			}
 		}
 		if c.Polls > 1 {
-			fmt.Fprintf(p.w, "        after waiting %s (%d checks)\n", round(c.Waited), c.Polls)
+			printf(p.w, "        after waiting %s (%d checks)\n", round(c.Waited), c.Polls)
 		}
 	case runner.UndoStart:
 		p.clear()
-		fmt.Fprintf(p.w, "%s   rolling back: %s\n", num, e.Message)
+		printf(p.w, "%s   rolling back: %s\n", num, e.Message)
 	case runner.UndoEnd:
 		if e.Error != "" {
-			fmt.Fprintf(p.w, "%s   %s %s\n", num, p.paint("31", "undo failed:"), firstLine(e.Error))
+			printf(p.w, "%s   %s %s\n", num, p.paint("31", "undo failed:"), firstLine(e.Error))
 		} else {
-			fmt.Fprintf(p.w, "%s   undone\n", num)
+			printf(p.w, "%s   undone\n", num)
 		}
 	}
 }
@@ -181,17 +185,17 @@ func (p *progress) summary(rep *runner.Report) {
 	add(rep.Count(runner.Failed), "failed")
 	add(rep.Count(runner.Cancelled), "cancelled")
 	add(rep.Count(runner.NotRun), "not run")
-	verdict := map[runner.Outcome]string{runner.Succeeded: p.paint("32", "Succeeded"), runner.Failed: p.paint("31", "Failed"),
+	verdict := map[runner.Outcome]ours{runner.Succeeded: p.paint("32", "Succeeded"), runner.Failed: p.paint("31", "Failed"),
 		runner.Cancelled: p.paint("33", "Interrupted"), runner.WouldRun: p.paint("36", "Dry run")}[rep.Outcome]
 	if verdict == "" {
-		verdict = string(rep.Outcome)
+		verdict = ours(termsafe.String(string(rep.Outcome)))
 	}
 	if rep.Outcome == runner.Failed && rep.DryRun {
 		verdict = p.paint("31", "Dry run: blocked")
 	}
-	fmt.Fprintf(p.w, "%s: %d steps: %s in %s\n", verdict, len(rep.Steps), strings.Join(parts, ", "), round(rep.Duration))
+	printf(p.w, "%s: %d steps: %s in %s\n", verdict, len(rep.Steps), strings.Join(parts, ", "), round(rep.Duration))
 	if rep.Outcome == runner.Failed && rep.Error != "" {
-		fmt.Fprintf(p.w, "error: %s\n", rep.Error)
+		printf(p.w, "error: %s\n", rep.Error)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,8 +38,8 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
-	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]')")
-	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); -p wins")
+	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]').\nA secret param is best given as -p NAME=@FILE (the file's content, without its last newline;\n@@ is a literal @) or in the environment variable CSMPLAN_PARAM_<NAME>: not on the command line,\nwhere any user can see it with ps")
+	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); CSMPLAN_PARAM_<NAME> and -p win")
 	fs.BoolVar(&f.json, "json", false, "write events as JSON lines on stdout, for other tools (progress goes to stderr)")
 	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
 	fs.Var(&f.faults, "fault", "with --simulate: inject a fault by `NAME` (repeatable): "+strings.Join(csmtest.FaultNames(), ", "))
@@ -76,43 +77,46 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 
 func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags) int {
 	if f.resume && f.journal == "" {
-		fmt.Fprintf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
+		printf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
 		return exitUsage
 	}
 	if (len(f.faults) > 0 || f.installTime != 0) && !f.simulate {
-		fmt.Fprintf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
+		printf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
 		return exitUsage
 	}
 	p, code := loadRunbook(e, cmd, rest)
 	if p == nil {
 		return code
 	}
-	params, err := readParams(f)
+	params, warnings, err := readParams(e, f, p)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
+	}
+	for _, w := range warnings {
+		printf(e.stderr, "csmplan %s: warning: %s\n", cmd, w)
 	}
 	var sim *simulation
 	if f.simulate {
 		if sim, err = startSimulation(e, p, params, f); err != nil {
-			fmt.Fprintf(e.stderr, "csmplan %s: --simulate: %v\n", cmd, err)
+			printf(e.stderr, "csmplan %s: --simulate: %v\n", cmd, err)
 			return exitUsage
 		}
 		defer sim.close()
 	}
 	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun}
 	if _, err := runner.BindParams(p, params); err != nil {
-		fmt.Fprintf(e.stderr, "csmplan %s: params:\n", cmd)
+		printf(e.stderr, "csmplan %s: params:\n", cmd)
 		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(e.stderr, "  %s\n", line)
+			printf(e.stderr, "  %s\n", line)
 		}
-		fmt.Fprintf(e.stderr, "Give params with -p NAME=VALUE or --params FILE; 'csmplan doc' lists them.\n")
+		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE, secret ones with -p NAME=@FILE or CSMPLAN_PARAM_<NAME>; 'csmplan doc' lists them.\n")
 		return exitUsage
 	}
 	if f.journal != "" && !f.dryRun {
 		j, err := runner.OpenJournal(f.journal, f.resume)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+			printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 			return exitUsage
 		}
 		defer j.Close()
@@ -131,7 +135,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
 		// journal belongs to another run. A usage error, not a failed run.
-		fmt.Fprintf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		printf(e.stderr, "csmplan %s: %s\n", cmd, block(err.Error()))
 		return exitUsage
 	}
 	if f.dryRun {
@@ -146,43 +150,116 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	case ctx.Err() != nil:
 		code = exitInterrupted
 		if f.journal != "" {
-			fmt.Fprintf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
+			printf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
 		} else {
-			fmt.Fprintf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
+			printf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
 		}
 	default:
 		code = exitFailed
 	}
 	if sim != nil {
-		fmt.Fprintln(progressOut, sim.summary(err == nil && !f.dryRun))
+		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
+	}
+	if o, ok := e.stdout.(outputLoser); ok {
+		if at, werr := o.lost(); werr != nil {
+			record := "see the journal " + f.journal
+			if f.journal == "" || f.dryRun {
+				record = "run with --journal FILE to keep a record"
+			}
+			outcome := runner.Failed
+			if rep != nil {
+				outcome = rep.Outcome
+			}
+			printf(e.stderr, "csmplan %s: output closed at %s (%v); the run went on to its end, %s; %s\n", cmd, at.Format("15:04:05"), werr, outcome, record)
+		}
 	}
 	return code
 }
 
-// readParams merges the --params file and the -p flags.
-func readParams(f *runFlags) (map[string]any, error) {
-	params := map[string]any{}
+// readParams merges the params given in the --params file, in the
+// environment (secret params only) and with -p flags, each winning over
+// the one before. A secret param p is read from the environment variable
+// CSMPLAN_PARAM_P (its name upper-cased), which is then removed from this
+// process's environment so that the programs the run starts do not
+// inherit it; -p p=@FILE reads it from FILE, and -p p=@@VALUE is the
+// literal @VALUE. A secret given literally on the command line, where
+// other users see it with ps, is taken with a warning.
+func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warnings []string, err error) {
+	params = map[string]any{}
 	if f.paramsFile != "" {
 		src, err := os.ReadFile(f.paramsFile)
 		if err != nil {
-			return nil, fmt.Errorf("--params: %w", err)
+			return nil, nil, fmt.Errorf("--params: %w", err)
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(src, &m); err != nil {
-			return nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
+			return nil, nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
 		}
 		for k, v := range m {
 			params[k] = plan.Normalize(v)
 		}
 	}
+	for _, prm := range p.Params {
+		if !prm.Secret {
+			continue
+		}
+		name := secretEnv(prm.Name)
+		if v, ok := e.lookupEnv(name); ok {
+			params[prm.Name] = v
+			if err := e.unsetenv(name); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
 	for _, kv := range f.params {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+			return nil, nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+		}
+		if prm := p.Param(k); prm != nil && prm.Secret {
+			if file, ok := strings.CutPrefix(v, "@"); ok && !strings.HasPrefix(file, "@") {
+				if v, err = readSecretFile(file); err != nil {
+					return nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
+				}
+			} else {
+				v = strings.TrimPrefix(v, "@") // @@VALUE is @VALUE
+				warnings = append(warnings, fmt.Sprintf("%s was given on the command line, where other users can see it with ps; use -p %s=@FILE or the environment variable %s", k, k, secretEnv(k)))
+			}
 		}
 		params[k] = v
 	}
-	return params, nil
+	return params, warnings, nil
+}
+
+// secretEnv is the environment variable that gives the secret param name.
+func secretEnv(name string) string { return "CSMPLAN_PARAM_" + strings.ToUpper(name) }
+
+// maxSecretFile is the largest file -p NAME=@FILE reads.
+const maxSecretFile = 1 << 20
+
+// readSecretFile returns the content of the file, without its last line
+// break (\n or \r\n).
+func readSecretFile(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("no file name after @")
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("%s: larger than %d bytes: not a secret", name, maxSecretFile)
+	}
+	s := string(b)
+	if t, ok := strings.CutSuffix(s, "\n"); ok {
+		s = strings.TrimSuffix(t, "\r")
+	}
+	return s, nil
 }
 
 // approver answers manual gates: --yes approves; on a terminal, the
@@ -195,11 +272,11 @@ func approver(e *env, yes bool) actions.Approver {
 		if !e.isTerminal() {
 			return false, errors.New("approval needed, but not on a terminal: run with --yes to approve manual steps")
 		}
-		fmt.Fprintf(e.stdout, "\n%s\n", req.Prompt)
+		printf(e.stdout, "\n%s\n", req.Prompt)
 		if req.Details != "" {
-			fmt.Fprintf(e.stdout, "%s\n", req.Details)
+			printf(e.stdout, "%s\n", block(req.Details))
 		}
-		fmt.Fprintf(e.stdout, "Approve step %s? [y/N] ", req.Step)
+		printf(e.stdout, "Approve step %s? [y/N] ", req.Step)
 		answer := make(chan string, 1)
 		go func() {
 			line, _ := bufio.NewReader(e.stdin).ReadString('\n')
@@ -214,10 +291,17 @@ func approver(e *env, yes bool) actions.Approver {
 	})
 }
 
-// jsonObserver writes each event as a JSON line.
+// jsonObserver writes each event as a JSON line (writeJSON: with the
+// characters a terminal would act on escaped).
 func jsonObserver(w io.Writer) runner.Observer {
-	enc := json.NewEncoder(w)
-	return runner.ObserverFunc(func(ev runner.Event) { _ = enc.Encode(ev) })
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	return runner.ObserverFunc(func(ev runner.Event) {
+		buf.Reset()
+		if err := enc.Encode(ev); err == nil {
+			writeJSON(w, buf.Bytes())
+		}
+	})
 }
 
 // simulation is a simulated CSM pair started for --simulate.

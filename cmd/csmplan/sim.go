@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -35,12 +34,12 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(e.stderr, "csmplan sim: unexpected argument %q\n", rest[0])
+		printf(e.stderr, "csmplan sim: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
 	pair, err := csmtest.NewPair(csmtest.Options{Standby: !*noDR, InstallTime: *installTime, Faults: faults, Version: *version, TargetVersion: *target})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "csmplan sim: %v\n", err)
+		printf(e.stderr, "csmplan sim: %v\n", err)
 		return exitUsage
 	}
 	defer pair.Close()
@@ -59,24 +58,24 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 			err = os.WriteFile(*paramsOut, out, 0o600)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "csmplan sim: --params-out: %v\n", err)
+			printf(e.stderr, "csmplan sim: --params-out: %v\n", err)
 			return exitFailed
 		}
 	}
-	fmt.Fprintf(e.stdout, "simulated CSM pair running (version %s, installer installs %s):\n", pair.Version(), pair.TargetVersion())
+	printf(e.stdout, "simulated CSM pair running (version %s, installer installs %s):\n", pair.Version(), pair.TargetVersion())
 	for _, s := range pair.Servers() {
-		fmt.Fprintf(e.stdout, "  %s https://%s/CSM/web\n", s.Name(), s.Addr())
+		printf(e.stdout, "  %s https://%s/CSM/web\n", s.Name(), s.Addr())
 	}
-	fmt.Fprintf(e.stdout, "  user %s, CA %s (the password is in the --params-out file)\n", pair.Username(), pair.CAFile())
+	printf(e.stdout, "  user %s, CA %s (the password is in the --params-out file)\n", pair.Username(), pair.CAFile())
 	if len(faults) > 0 {
 		sort.Strings(faults)
-		fmt.Fprintf(e.stdout, "  faults: %s\n", strings.Join(faults, ", "))
+		printf(e.stdout, "  faults: %s\n", strings.Join(faults, ", "))
 	}
 	if *paramsOut != "" {
-		fmt.Fprintf(e.stdout, "params written to %s: upgrade it with 'csmplan run --params %s'\n", *paramsOut, *paramsOut)
+		printf(e.stdout, "params written to %s: upgrade it with 'csmplan run --params %s'\n", *paramsOut, *paramsOut)
 	}
-	fmt.Fprintln(e.stdout, "Press Ctrl-C to stop.")
+	printf(e.stdout, "Press Ctrl-C to stop.\n")
 	<-ctx.Done()
-	fmt.Fprintln(e.stdout, pair.Summary(pair.TargetVersion()))
+	printf(e.stdout, "%s\n", pair.Summary(pair.TargetVersion()))
 	return exitOK
 }
