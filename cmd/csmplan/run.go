@@ -158,6 +158,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		code = exitFailed
 	}
 	if sim != nil {
+		printf(progressOut, "%s\n", sim.pair.WindowSummary())
 		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
 	}
 	if o, ok := e.stdout.(outputLoser); ok {

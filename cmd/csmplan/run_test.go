@@ -26,7 +26,7 @@ func TestRunSimulate(t *testing.T) {
 		{"full upgrade", nil, exitOK, []string{
 			"Running Upgrade IBM Copy Services Manager", "[5/15] ✓ Take over on the secondary (succeeded",
 			"csm.install on primary", "[15/15] ✓ Re-establish the HA relationship and compare with step 1 (succeeded",
-			"\nSucceeded: 15 steps: 13 succeeded, 2 skipped in "}, heldSimulator},
+			"\nSucceeded: 15 steps: 13 succeeded, 2 skipped in ", "\nsimulated pair: both servers could run scheduled tasks for "}, heldSimulator},
 		{"without DR", []string{"-p", "maintain_dr=false"}, exitOK, []string{
 			"[2/15] - Check the pair is the pair, the standby is synchronized and at the primary's level (skipped)",
 			"[5/15] - Take over on the secondary (skipped)", "[7/15] ✓ Run the installer on the primary (succeeded",

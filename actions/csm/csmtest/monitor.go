@@ -205,12 +205,12 @@ func (p *Pair) BothActive() Window {
 }
 
 // WindowSummary is a line for people about [Pair.BothActive], such as
-// "simulator: both servers could run scheduled tasks for 2m0s (1 window,
+// "simulated pair: both servers could run scheduled tasks for 2m0s (1 window,
 // closed)".
 func (p *Pair) WindowSummary() string {
 	w := p.BothActive()
 	if w.Count == 0 {
-		return "simulator: both servers could run scheduled tasks for 0s (the window never opened)"
+		return "simulated pair: both servers could run scheduled tasks for 0s (the window never opened)"
 	}
 	state := "closed"
 	if w.Open {
@@ -220,7 +220,7 @@ func (p *Pair) WindowSummary() string {
 	if w.Count > 1 {
 		n = "windows"
 	}
-	return fmt.Sprintf("simulator: both servers could run scheduled tasks for %v (%d %s, the longest %v; %s)", w.Total, w.Count, n, w.Longest, state)
+	return fmt.Sprintf("simulated pair: both servers could run scheduled tasks for %v (%d %s, the longest %v; %s)", w.Total.Round(time.Millisecond), w.Count, n, w.Longest.Round(time.Millisecond), state)
 }
 
 // diffSessions compares names, states (case-insensitively) and statuses.
