@@ -2,8 +2,10 @@ package csmtest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -328,5 +330,85 @@ func TestInstallWhileBothActive(t *testing.T) {
 	install(t, p, p.Secondary()) // the manager: never
 	if got := invariants(p.Violations()); !slices.Equal(got, []string{InvariantInstallerOnManager, InvariantOneActive}) {
 		t.Fatalf("violations %v, want installer-on-manager and one-active", got)
+	}
+}
+
+func TestFaultVersionSuffix(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Options{Standby: true, Clock: newFakeClock(), Faults: []string{FaultVersionSuffix}})
+	if a, b := newClient(t, p, p.Primary()).version(), newClient(t, p, p.Secondary()).version(); a != "6.3.10" || b != "6.3.10.0-b20261101" {
+		t.Fatalf("versions %q and %q, want 6.3.10 and 6.3.10.0-b20261101", a, b)
+	}
+	if p.Primary().Version() != "6.3.10.0" {
+		t.Fatal("the level itself changed")
+	}
+}
+
+func TestFaultPartnerMismatch(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Options{Standby: true, Clock: newFakeClock(), Faults: []string{FaultPartnerMismatch}})
+	if h := newClient(t, p, p.Primary()).ha(); len(h.ServerInfo) != 1 || h.ServerInfo[0].Server != mismatchedPartner {
+		t.Fatalf("primary's serverinfo %+v, want the partner %s", h.ServerInfo, mismatchedPartner)
+	}
+	wantHA(t, "secondary", newClient(t, p, p.Secondary()).ha(), false, p.Primary(), csm.RoleActive, csm.StatusSynchronized)
+}
+
+// serverinfo-odd sends a port as a string and extra fields; the reply still
+// decodes with its role.
+func TestFaultServerinfoOdd(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Options{Standby: true, Clock: newFakeClock(), Faults: []string{FaultServerinfoOdd}})
+	c := newClient(t, p, p.Secondary())
+	if err := c.login(); err != nil {
+		t.Fatal(err)
+	}
+	_, body, err := c.raw(context.Background(), "GET", "/system/ha", nil, c.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"port":"`+strconv.Itoa(HAPort)+`"`) || !strings.Contains(string(body), `"lastHeartbeat"`) {
+		t.Fatalf("reply %s, want a string port and extra fields", body)
+	}
+	var h csm.HAStatus
+	if err := json.Unmarshal(body, &h); err != nil || h.IsLocalActive || len(h.ServerInfo) != 1 || h.ServerInfo[0].Port != HAPort || h.ServerInfo[0].Extra["connections"] != "1" {
+		t.Fatalf("decoded %+v, %v", h, err)
+	}
+}
+
+// cert-renewed: after an install the server presents a new self-signed
+// certificate, which the pair's CA does not verify.
+func TestFaultCertRenewed(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	p := newPair(t, Options{Clock: clk, InstallTime: time.Minute, Faults: []string{FaultCertRenewed}})
+	before := p.Primary().Fingerprint()
+	install(t, p, p.Primary())
+	clk.Advance(time.Minute)
+	if after := p.Primary().Fingerprint(); after == before {
+		t.Fatal("the certificate was not renewed")
+	}
+	if err := newClient(t, p, p.Primary()).login(); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("login with the CA after the renewal: %v, want a certificate error", err)
+	}
+}
+
+// Reading the sessions from the new manager while the old-level partner
+// can still run scheduled tasks breaks window-open-at-validation.
+func TestWindowOpenAtValidation(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	p := newPair(t, Options{Standby: true, Clock: clk, InstallTime: time.Minute})
+	prim, sec := newClient(t, p, p.Primary()), newClient(t, p, p.Secondary())
+	wantMsg(t, "takeover", sec.reply("PUT", "/system/ha/takeover", nil), csm.MsgTakeoverIssued)
+	install(t, p, p.Primary())
+	clk.Advance(time.Minute)
+	wantMsg(t, "takeover back", prim.reply("PUT", "/system/ha/takeover", nil), csm.MsgTakeoverIssued)
+	clk.Advance(3 * time.Minute)
+	prim.sessions()
+	if got := invariants(p.Violations()); !slices.Equal(got, []string{InvariantWindowOpen}) {
+		t.Fatalf("violations %v, want window-open-at-validation", got)
+	}
+	if w := p.BothActive(); !w.Open || w.Total != 3*time.Minute {
+		t.Fatalf("window %+v, want open for 3m", w)
 	}
 }
