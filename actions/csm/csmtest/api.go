@@ -29,7 +29,6 @@ const (
 	msgBadRequest       = "IWNR9004E" // malformed request: form, missing parameter (HTTP 400)
 	msgTakeoverOnActive = "IWNR9010E" // takeover sent to the active server
 	msgNoPartner        = "IWNR9011E" // takeover without an HA partner
-	msgNotSynchronized  = "IWNR9012E" // takeover while not Synchronized
 	msgTakeoverRejected = "IWNR9013E" // takeover rejected (fault takeover-rejected)
 	msgUnreachable      = "IWNR9020E" // the partner (or named server) is down
 	msgUnknownServer    = "IWNR9021E" // the named server is not a server of the pair, or is the called one

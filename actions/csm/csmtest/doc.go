@@ -12,10 +12,14 @@
 //
 // # What it simulates
 //
-// Each server is a real TLS HTTP/1.1 server on 127.0.0.1 with a random port,
-// its certificate signed by a CA generated in memory (ECDSA P-256; SANs
-// 127.0.0.1 and localhost): clients must verify it with [Pair.CAPEM] or
-// [Pair.CAFile]. The API lives under /CSM/web as described in CSM.md, with
+// Each server is a real TLS HTTP/1.1 server on its own loopback address
+// (primary 127.0.0.1, secondary 127.0.0.2) with a random REST port, so that
+// both share one HA port as a real pair does; where 127.0.0.2 cannot be
+// listened on, the secondary shares 127.0.0.1 and reports an HA port of its
+// own (HAPort+1) to tell the two apart. Certificates are signed by a CA
+// generated in memory (ECDSA P-256; SANs both addresses and localhost):
+// clients must verify them with [Pair.CAPEM] or [Pair.CAFile]. The API lives
+// under /CSM/web as package csm describes it, with
 // the JSON shapes of package csm (wire.go):
 //
 //   - POST /system/v1/tokens (form username, password) answers {token};
@@ -57,35 +61,45 @@
 // CSM.md lists what is public. The simulator needs more, and models it
 // simply; what a real server does may differ:
 //
+//   - Levels (the procedure's reading; CSM.md): a standby must be at the
+//     active server's level, so two servers at different levels never
+//     connect: their relationship reports "Disconnected (different levels)"
+//     (csm.StatusDifferentLevels), reconnect, setServerAsStandby and
+//     setStandbyServer between them answer IWNR9025E, and each keeps its
+//     role. Fault reconnect-across-levels gives the other reading, in which
+//     they connect and synchronize as servers at the same level do.
 //   - /system/ha serverinfo holds one entry for the partner: server (its
-//     address "127.0.0.1:PORT": both servers share the host, so the port
-//     tells them apart), role, status and port (the HA port, 9561).
-//     maxsupportedconnections is 1. While disconnected a server reports the
-//     partner's role as last seen.
+//     host, never with a port), role, status and port (its HA port, HAPort
+//     on both servers). maxsupportedconnections is 1. While disconnected a
+//     server reports the partner's role as last seen.
 //   - Relationship status: Synchronized, Synchronization Pending (for
 //     Options.SyncTime after the servers connect), Disconnected (partner down,
-//     or after a takeover until the reconnect). Disconnected Consistent is
-//     never reported.
-//   - Takeover is accepted only on the Standby of a Synchronized
-//     relationship (Options.AllowUnsyncTakeover lifts the synchronization
-//     condition); the standby becomes Active at once and the connection
-//     breaks. After Options.ReconnectDelay the old active reconnects, sees the
-//     takeover (the server that became Active last wins) and becomes Standby;
-//     the relationship is then Synchronization Pending for SyncTime, then
-//     Synchronized. A server does not check session states before a takeover
-//     (the procedure does): the monitor does.
+//     or after a takeover until the reconnect), Disconnected (different
+//     levels). Disconnected Consistent is never reported.
+//   - Takeover is accepted on a server in standby mode whatever the
+//     relationship status (the runbook's guards decide when it is safe; the
+//     monitor checks them); the standby becomes Active at once and the
+//     connection breaks. After Options.ReconnectDelay the old active
+//     reconnects: at the same level it sees the takeover (the server that
+//     became Active last wins) and becomes Standby, and the relationship is
+//     Synchronization Pending for SyncTime, then Synchronized; at a different
+//     level it stays Active, disconnected, and keeps running its enabled
+//     scheduled tasks (the procedure's step 9 window). An upgraded server
+//     comes back in the role it had and reconnects the same way.
 //   - PUT /system/ha/reconnect connects the partners the same way (IWNR3052I,
 //     also when already connected; IWNR3050I without a partner; IWNR9020E
-//     when the partner is down).
+//     when the partner is down; IWNR9025E between two levels).
 //     setServerAsStandby/{active} (sent to the future standby) and
 //     setStandbyServer/{standby}/{user}/{password} (sent to the active; user
 //     and password must be the pair's credentials) make a relationship and
 //     start synchronizing; when the relationship already exists that way they
 //     succeed without change. removeHaServer/{server} ends the relationship on
 //     both sides; the former standby becomes an Active standalone server.
-//     Server references in these paths are an address "127.0.0.1:PORT" or
-//     "localhost:PORT", or a bare host "127.0.0.1"/"localhost", which names
-//     the partner of the called server.
+//     Servers in these paths are named by host (127.0.0.1, localhost or
+//     127.0.0.2), optionally followed by one more segment with the HA port,
+//     as IBM's REXX framework sends it; host:port is refused (the REST port
+//     is not the HA port), and so is a port segment that is not the named
+//     server's HA port.
 //   - The standby answers every read; session commands and task
 //     enable/disable sent to it answer an E reply (IWNR9030E). Backups work
 //     on both.
@@ -94,12 +108,17 @@
 //     (Prepared → Suspended, Severe), Recover (Suspended → Target Available),
 //     Flash (Defined, Prepared, Target Available → Target Available),
 //     Terminate (→ Defined, Inactive); anything else IWNC1302E.
-//   - Scheduled tasks run on every server that is up and Active (both, in
-//     the window after a takeover before the old active reconnects; never on a
-//     Standby), every Schedule.IntervalMinutes while enabled. A run is
-//     recorded (lastRan, timeline) and changes no session.
+//   - Each server has its own scheduled task table; a synchronized
+//     standby's is a copy of its active server's (taken when they
+//     synchronize and when the active server's changes). A task runs on
+//     every server that is up and Active where it is enabled (both, in a
+//     window after a takeover; never on a Standby), every
+//     Schedule.IntervalMinutes. A run is recorded (lastRan, timeline) and
+//     changes no session.
 //   - Tokens belong to the server that issued them, live TokenLifetime, and
-//     are lost when the server goes down (a restart forgets them).
+//     are lost when the server goes down (a restart forgets them). A server
+//     that goes down or comes up drops the connections of its earlier life:
+//     a client connects, and verifies the certificate, again.
 //   - Versions: both servers start at Options.Version. The installer takes
 //     its server down for InstallTime; the server comes back at the new
 //     version in the role it had (an upgraded standby comes back Standby and
@@ -130,6 +149,16 @@
 //	connection-reset        every 4th API request (from the injection) is reset
 //	slow-response           every API response is delayed by Options.SlowDelay of
 //	                        real time (default 50ms on the wall clock, 1ms otherwise)
+//	reconnect-across-levels the other reading of levels: servers at different levels
+//	                        connect and synchronize (an old-level server reconnects
+//	                        as standby of a newer one)
+//	cert-renewed            an install replaces the server's certificate with a new
+//	                        self-signed one
+//	version-suffix          the primary writes its level without trailing ".0" parts
+//	                        (6.3.10), the secondary with a build suffix (-b20261101)
+//	partner-mismatch        the primary reports 127.0.0.9 as its partner
+//	serverinfo-odd          /system/ha has extra fields, serverinfo entries extra and
+//	                        differently typed ones (the port as a string)
 //
 // Go's http.Transport transparently retries an idempotent request (GET)
 // whose reused connection was reset before any answer: with keep-alive a
@@ -151,7 +180,6 @@
 //	IWNR9004E  bad request: parameters not form-encoded, cmd missing (HTTP 400)
 //	IWNR9010E  takeover sent to the active server
 //	IWNR9011E  takeover with no HA partner
-//	IWNR9012E  takeover while the relationship is not Synchronized
 //	IWNR9013E  takeover rejected (fault takeover-rejected)
 //	IWNR9020E  the partner or named server is down
 //	IWNR9021E  the named server is unknown (or is the called server)
@@ -159,6 +187,7 @@
 //	IWNR9023E  the server must be active (setStandbyServer sent to a standby,
 //	           setServerAsStandby naming a standby)
 //	IWNR9024I  removeHaServer done
+//	IWNR9025E  reconnect or standby between servers at different levels
 //	IWNR9030E  session or task command sent to the standby
 //	IWNR9031E  no such session (HTTP 404)
 //	IWNR9040I  version queried
@@ -171,19 +200,23 @@
 // # Safety monitor
 //
 // [Pair.Timeline] records what happened (takeovers, role and status changes,
-// installs, servers down and up, task runs, session changes, faults, each
-// with the number of API requests so far). [Pair.Violations] lists the
-// invariants broken so far, checked after every change: with DR, at every
-// moment one server is Active and up (one-active); the installer never
-// starts on an Active server (installer-on-active); never both servers
-// Active while an installer runs (split-brain-install); no takeover accepted
-// while not Synchronized (takeover-unsynchronized, reachable with
-// AllowUnsyncTakeover) or while a session is transitory
-// (takeover-transitory); no task runs on a Standby (task-on-standby).
-// [Pair.CheckFinal] checks the end state of an upgrade (final-version,
-// final-ha, final-sessions) and [Pair.Summary] sums everything up in one
-// line: "simulator: invariants held" or "simulator: violated: NAME (detail);
-// ...".
+// installs, servers down and up, task runs, session changes, faults, the
+// both-active window, each with the number of API requests so far).
+// [Pair.Violations] lists the invariants broken so far, checked after every
+// change. The manager is the server that manages the sessions: of the
+// Active servers, the one that became Active last. With DR: at every moment
+// the manager is up (one-active); the installer never starts on the manager,
+// and so never on the only Active server (installer-on-manager); no takeover
+// away from a running manager while a relationship between servers at the
+// same level is not Synchronized (takeover-unsynchronized) or while a session
+// is transitory (takeover-transitory); the sessions are not read from the
+// manager while its old-level partner can still run scheduled tasks
+// (window-open-at-validation: the procedure's step 9 window must be closed
+// before validation). [Pair.BothActive] and [Pair.WindowSummary] report the
+// time both servers could run scheduled tasks. [Pair.CheckFinal] checks the
+// end state of an upgrade (final-version, final-ha, final-sessions,
+// final-tasks) and [Pair.Summary] sums everything up in one line:
+// "simulator: invariants held" or "simulator: violated: NAME (detail); ...".
 //
 // # The control program (installer and stop/start scripts)
 //
