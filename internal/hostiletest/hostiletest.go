@@ -16,6 +16,11 @@
 //
 // Nothing waits on a timer: a test that needs to know a request arrived
 // receives from [Server.Arrived].
+//
+// A server that echoes a secret echoes it encoded: [Encodings] lists the
+// forms a secret takes (JSON-escaped, quoted, URL-escaped, base64...), and
+// [FindSecret] looks for any of them, or a piece of one, in what a client
+// wrote.
 package hostiletest
 
 import (

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -168,5 +172,30 @@ func TestCloseStopsADrip(t *testing.T) {
 	s.Close()
 	if rest, err := io.ReadAll(resp.Body); err == nil && strings.Contains(string(rest), "never") {
 		t.Errorf("the piece waiting for a tick was written after Close: %q", rest)
+	}
+}
+
+func TestFindSecret(t *testing.T) {
+	t.Parallel()
+	const secret = `S3cr3t Pw"&\/é%x<>`
+	for name, enc := range hostiletest.Encodings(secret) {
+		if found := hostiletest.FindSecret("x "+enc+" y", secret); !slices.Contains(found, name) {
+			t.Errorf("FindSecret of the %s form %q = %v, want it named", name, enc, found)
+		}
+	}
+	quoted3 := strconv.Quote(strconv.Quote(strconv.Quote(secret)))
+	rootAuth := base64.StdEncoding.EncodeToString([]byte("root:" + secret))
+	for text, want := range map[string]string{
+		"Authorization: Basic " + rootAuth:                     "base64 fragment",
+		"Authorization: Basic " + rootAuth[:8] + "[redacted]=": "",
+		"observed " + quoted3:                                  "escaped piece",
+		"observed " + strconv.Quote(secret)[:12] + "...":       "escaped piece",
+		"observed " + url.QueryEscape(url.QueryEscape(secret)): "escaped piece",
+		`observed "[redacted]", nothing else: S3cr3, Pw, %x<>`: "",
+	} {
+		found := hostiletest.FindSecret(text, secret)
+		if want == "" && len(found) > 0 || want != "" && !slices.Contains(found, want) {
+			t.Errorf("FindSecret(%q) = %v, want %q", text, found, want)
+		}
 	}
 }
