@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -305,10 +304,10 @@ func checkRedirect(a httpArgs) func(req *http.Request, via []*http.Request) erro
 	}
 }
 
-// escapeControl escapes the control characters, the bidirectional
-// formatting characters and the invalid UTF-8 of s as Go escapes them in a
-// quoted string: text that a server sent must not drive a terminal or the
-// layout of a report.
+// escapeControl escapes what strconv.Quote escapes in s but quotes and
+// backslashes: control characters, bidirectional formatting and other
+// invisible runes, invalid UTF-8. Text that a server sent must not drive a
+// terminal or the layout of a report.
 func escapeControl(s string) string {
 	if strings.IndexFunc(s, mustEscape) < 0 && utf8.ValidString(s) {
 		return s
@@ -330,9 +329,7 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
-func mustEscape(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
-}
+func mustEscape(r rune) bool { return !strconv.IsPrint(r) }
 
 // newHTTPClient returns a client that verifies TLS with the certificate
 // authorities of caFile, or the system's when caFile is empty.
