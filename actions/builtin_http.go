@@ -15,10 +15,10 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/csmplan/csmplan/internal/termsafe"
 )
 
 const durationPattern = `^(\\$\\{[^}]+\\}|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
@@ -261,9 +261,9 @@ func locationOf(resp *http.Response) string {
 	u, err := resp.Location()
 	if err != nil {
 		raw, _, _ = strings.Cut(raw, "?")
-		return escapeControl(firstLine(raw, 200)) + " (unparsable)"
+		return termsafe.String(firstLine(raw, 200)) + " (unparsable)"
 	}
-	return escapeControl(safeURL(u))
+	return termsafe.String(safeURL(u))
 }
 
 // checkRedirect returns the redirect policy of a: none is followed unless
@@ -277,7 +277,7 @@ func checkRedirect(a httpArgs) func(req *http.Request, via []*http.Request) erro
 			return http.ErrUseLastResponse
 		}
 		refuse := func(rule string) error {
-			return Permanent(&RedirectError{Status: req.Response.StatusCode, Location: escapeControl(safeURL(req.URL)), Rule: rule})
+			return Permanent(&RedirectError{Status: req.Response.StatusCode, Location: termsafe.String(safeURL(req.URL)), Rule: rule})
 		}
 		if len(via) > maxRedirects {
 			return refuse(fmt.Sprintf("refused: more than %d redirects", maxRedirects))
@@ -303,33 +303,6 @@ func checkRedirect(a httpArgs) func(req *http.Request, via []*http.Request) erro
 		return nil
 	}
 }
-
-// escapeControl escapes what strconv.Quote escapes in s but quotes and
-// backslashes: control characters, bidirectional formatting and other
-// invisible runes, invalid UTF-8. Text that a server sent must not drive a
-// terminal or the layout of a report.
-func escapeControl(s string) string {
-	if strings.IndexFunc(s, mustEscape) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, n := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case mustEscape(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[:n])
-		}
-		s = s[n:]
-	}
-	return b.String()
-}
-
-func mustEscape(r rune) bool { return !strconv.IsPrint(r) }
 
 // newHTTPClient returns a client that verifies TLS with the certificate
 // authorities of caFile, or the system's when caFile is empty.
@@ -514,7 +487,7 @@ func (*httpAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 		}
 		msg := fmt.Sprintf("%s: status %d %s (want %s)", where, status, http.StatusText(status), want)
 		if b := firstLine(obs["body"].(string), 200); b != "" {
-			msg += ": " + escapeControl(b)
+			msg += ": " + termsafe.String(b)
 		}
 		return Outputs(obs), errors.New(msg)
 	}

@@ -10,7 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/csmplan/csmplan/internal/termsafe"
 )
 
 // Redacted replaces secret values everywhere a run writes.
@@ -18,7 +19,7 @@ const Redacted = "[redacted]"
 
 // redactor replaces the values of secret params in strings and in values,
 // in every encoding a value takes on its way out: as is, JSON-escaped, Go
-// quoted, with only its control characters escaped, HTML-escaped,
+// quoted, made safe for a terminal (termsafe), HTML-escaped,
 // URL-escaped, base64 (alone or inside a longer encoded text, as in a Basic
 // auth header), and each form quoted twice more (a JSON body quoted in a
 // message). A secret of several lines is redacted line by line too. Where a
@@ -147,7 +148,8 @@ var escapers = []func(string) string{
 	jsonMinimal(true), // and every non-ASCII rune as \uXXXX
 	quoted(strconv.Quote),
 	quoted(strconv.QuoteToASCII),
-	controlEscaped,
+	termsafe.String, // how the http action shows what a server said
+	termsafe.Text,
 	html.EscapeString,
 	url.PathEscape,
 	url.QueryEscape,
@@ -269,26 +271,6 @@ func jsonMinimal(ascii bool) func(string) string {
 func utf16Pair(r rune) (rune, rune) {
 	r -= 0x10000
 	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
-}
-
-// controlEscaped escapes what strconv.Quote escapes in s but quotes and
-// backslashes: how the http action shows what a server said.
-func controlEscaped(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		r, n := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case !strconv.IsPrint(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[:n])
-		}
-		s = s[n:]
-	}
-	return b.String()
 }
 
 // escapedPath escapes s as the path of a URL.

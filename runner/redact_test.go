@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/csmplan/csmplan/internal/hostiletest"
+	"github.com/csmplan/csmplan/internal/termsafe"
 )
 
 // hardSecrets are passwords whose escaped forms differ from them.
@@ -37,9 +38,7 @@ func TestRedactorEveryEncoding(t *testing.T) {
 		pieces["go-quoted-json-html"] = strings.Trim(strconv.Quote(jsonString(html.EscapeString(secret))), `"`)
 		// As the http action shows a server's text: control characters
 		// escaped, cut at the first line break.
-		escaped := strings.Trim(strconv.Quote(secret), `"`)
-		escaped = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(escaped)
-		pieces["control-escaped"] = escaped
+		pieces["terminal-safe"] = termsafe.String(secret)
 		if line, _, ok := strings.Cut(secret, "\n"); ok {
 			pieces["first line"] = line
 		}
