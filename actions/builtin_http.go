@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/csmplan/csmplan/internal/termsafe"
 )
 
 const durationPattern = `^(\\$\\{[^}]+\\}|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
@@ -29,7 +31,8 @@ const httpArgsCommon = `
       "description": "Request headers, such as {Authorization: \"Bearer ${params.token}\"}."
     },
     "ca_file": {"type": "string", "minLength": 1, "description": "A PEM bundle of the certificate authorities that verify the server's TLS certificate; by default the system's. Verification is never skipped."},
-    "timeout": {"type": "string", "pattern": "` + durationPattern + `", "default": "30s", "description": "How long to wait for the whole exchange, as a Go duration. Default 30s."}`
+    "timeout": {"type": "string", "pattern": "` + durationPattern + `", "default": "30s", "description": "How long to wait for the whole exchange, as a Go duration. Default 30s."},
+    "follow_redirects": {"type": "boolean", "default": false, "description": "Follow redirects (a 3xx status with a Location), at most 10. Default false: a redirect is the response, with its status and its Location header. A followed redirect never goes from https:// to http://; it is sent without the headers given here (they may hold secrets), without any header at all to another host:port, and is refused when it would send the request body to another host:port."}`
 
 var httpOutputs = []Output{
 	{Name: "status", Type: "integer", Description: "HTTP status code of the response, such as 200."},
@@ -87,6 +90,7 @@ type httpArgs struct {
 	jsonBody bool
 	caFile   string
 	timeout  time.Duration
+	follow   bool  // follow redirects
 	okStatus []int // nil: any 2xx
 }
 
@@ -137,6 +141,9 @@ func parseHTTP(args map[string]any, probe bool) (httpArgs, error) {
 	}
 	if a.timeout == 0 {
 		return a, ArgErrorf("timeout", "must be positive")
+	}
+	if a.follow, err = OptBoolArg(args, "follow_redirects", false); err != nil {
+		return a, err
 	}
 	if probe {
 		for _, k := range []string{"body", "json", "ok_status"} {
@@ -203,6 +210,100 @@ func safeURL(u *url.URL) string {
 	return s
 }
 
+// maxRedirects is the most redirects that http follows in one exchange.
+const maxRedirects = 10
+
+// RedirectError reports a redirect that the http action or probe did not
+// follow, and the rule that stopped it. Errors holding one are permanent:
+// trying again meets the same rule.
+type RedirectError struct {
+	// Status is the status code of the redirect, such as 302.
+	Status int
+	// Location is where the redirect pointed, without credentials and
+	// query (they may hold secrets), control characters escaped.
+	Location string
+	// Rule says why the redirect was not followed, such as "not followed
+	// (follow_redirects is false)" or "refused: it would downgrade
+	// https:// to http://".
+	Rule string
+}
+
+// Error says "status 302 Found: redirect to URL", then the rule.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("status %d %s: redirect to %s %s", e.Status, http.StatusText(e.Status), e.Location, e.Rule)
+}
+
+// The rules of a RedirectError.
+const (
+	ruleNotFollowed = "not followed (follow_redirects is false)"
+	ruleDowngrade   = "refused: it would downgrade https:// to http://"
+	ruleBody        = "refused: it would send the request body to another host"
+)
+
+// origin is the scheme and host:port of u, with the default port made
+// explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// locationOf returns the Location of a redirect response for messages: the
+// URL resolved against the request's, without credentials and query; ""
+// when there is none.
+func locationOf(resp *http.Response) string {
+	raw := resp.Header.Get("Location")
+	if raw == "" {
+		return ""
+	}
+	u, err := resp.Location()
+	if err != nil {
+		raw, _, _ = strings.Cut(raw, "?")
+		return termsafe.String(firstLine(raw, 200)) + " (unparsable)"
+	}
+	return termsafe.String(safeURL(u))
+}
+
+// checkRedirect returns the redirect policy of a: none is followed unless
+// a.follow; never one from https to http, nor more than maxRedirects. The
+// headers of a.headers, which may hold secrets, and Referer, which may hold
+// the query, are never carried; to another origin than the first
+// request's, no header at all is, and a body is refused.
+func checkRedirect(a httpArgs) func(req *http.Request, via []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !a.follow {
+			return http.ErrUseLastResponse
+		}
+		refuse := func(rule string) error {
+			return Permanent(&RedirectError{Status: req.Response.StatusCode, Location: termsafe.String(safeURL(req.URL)), Rule: rule})
+		}
+		if len(via) > maxRedirects {
+			return refuse(fmt.Sprintf("refused: more than %d redirects", maxRedirects))
+		}
+		if req.URL.Scheme != "https" {
+			for _, r := range via {
+				if r.URL.Scheme == "https" {
+					return refuse(ruleDowngrade)
+				}
+			}
+		}
+		if origin(req.URL) != origin(via[0].URL) {
+			if req.Body != nil && req.Body != http.NoBody {
+				return refuse(ruleBody)
+			}
+			req.Header = http.Header{}
+			return nil
+		}
+		for k := range a.headers {
+			req.Header.Del(k)
+		}
+		req.Header.Del("Referer")
+		return nil
+	}
+}
+
 // newHTTPClient returns a client that verifies TLS with the certificate
 // authorities of caFile, or the system's when caFile is empty.
 func newHTTPClient(caFile string) (*http.Client, error) {
@@ -224,14 +325,16 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 }
 
 // httpDo sends the request of a and returns the observation {status,
-// headers, body, json}.
-func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error) {
+// headers, body, json}, and for a redirect it did not follow, where the
+// redirect pointed (see locationOf).
+func httpDo(ctx context.Context, call *Call, a httpArgs) (obs map[string]any, location string, err error) {
 	where := fmt.Sprintf("http %s %s", a.method, safeURL(a.url))
 	client, err := newHTTPClient(a.caFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, "", fmt.Errorf("%s: %w", where, err)
 	}
 	defer client.CloseIdleConnections()
+	client.CheckRedirect = checkRedirect(a)
 	ctx, cancel := clockOf(call).WithTimeout(ctx, a.timeout)
 	defer cancel()
 	fail := func(err error) error {
@@ -245,6 +348,9 @@ func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error)
 		if errors.As(err, &ue) {
 			err = ue.Err // its message repeats the URL, which may hold secrets
 		}
+		if IsPermanent(err) {
+			return Permanent(fmt.Errorf("%s: %w", where, err))
+		}
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	var body io.Reader
@@ -253,7 +359,7 @@ func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error)
 	}
 	req, err := http.NewRequestWithContext(ctx, a.method, a.url.String(), body)
 	if err != nil {
-		return nil, Permanent(fail(err))
+		return nil, "", Permanent(fail(err))
 	}
 	for _, k := range sortedKeys(a.headers) {
 		req.Header.Set(k, a.headers[k])
@@ -263,12 +369,12 @@ func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fail(err)
+		return nil, "", fail(err)
 	}
 	defer resp.Body.Close()
 	buf := newCappedBuffer(maxOutput)
 	if _, err := io.Copy(buf, resp.Body); err != nil {
-		return nil, fail(fmt.Errorf("reading the response: %w", err))
+		return nil, "", fail(fmt.Errorf("reading the response: %w", err))
 	}
 	headers := make(map[string]any, len(resp.Header))
 	for k, v := range resp.Header {
@@ -278,12 +384,15 @@ func httpDo(ctx context.Context, call *Call, a httpArgs) (map[string]any, error)
 	if buf.dropped() == 0 && isJSON(resp.Header.Get("Content-Type")) {
 		parsed = parseJSON(buf.head)
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		location = locationOf(resp)
+	}
 	return map[string]any{
 		"status":  int64(resp.StatusCode),
 		"headers": headers,
 		"body":    buf.String(),
 		"json":    parsed,
-	}, nil
+	}, location, nil
 }
 
 // isJSON reports whether a Content-Type is JSON.
@@ -356,7 +465,7 @@ func (*httpAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	obs, err := httpDo(ctx, call, a)
+	obs, location, err := httpDo(ctx, call, a)
 	if err != nil {
 		return nil, err
 	}
@@ -368,9 +477,17 @@ func (*httpAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 		want = fmt.Sprint(a.okStatus)
 	}
 	if !ok {
-		msg := fmt.Sprintf("http %s %s: status %d %s (want %s)", a.method, safeURL(a.url), status, http.StatusText(status), want)
+		where := fmt.Sprintf("http %s %s", a.method, safeURL(a.url))
+		if location != "" {
+			rule := ruleNotFollowed
+			if a.follow {
+				rule = "not followed (not a redirect that can be followed)"
+			}
+			return Outputs(obs), Permanent(fmt.Errorf("%s: %w", where, &RedirectError{Status: status, Location: location, Rule: rule}))
+		}
+		msg := fmt.Sprintf("%s: status %d %s (want %s)", where, status, http.StatusText(status), want)
 		if b := firstLine(obs["body"].(string), 200); b != "" {
-			msg += ": " + b
+			msg += ": " + termsafe.String(b)
 		}
 		return Outputs(obs), errors.New(msg)
 	}
@@ -414,5 +531,9 @@ func (*httpProbe) Observe(ctx context.Context, call *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpDo(ctx, call, a)
+	obs, _, err := httpDo(ctx, call, a)
+	if err != nil {
+		return nil, err
+	}
+	return obs, nil
 }
