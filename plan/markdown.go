@@ -48,6 +48,9 @@ func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
 			if prm.Secret {
 				desc = strings.TrimSpace(desc + " Secret: redacted everywhere.")
 			}
+			if prm.ChangeableOnResume && !prm.Secret {
+				desc = strings.TrimSpace(desc + " May change when the run is resumed.")
+			}
 			if len(prm.Enum) > 0 {
 				desc = strings.TrimSpace(desc + " One of: " + formatEnum(prm.Enum) + ".")
 			}
