@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/csmplan/csmplan"
 )
 
 const heldSimulator = "simulator: invariants held"
@@ -178,7 +181,8 @@ func TestPlanSimulate(t *testing.T) {
 	}
 
 	r = cli(t, dir, "plan", "--simulate", "--fault", "standby-unsynchronized")
-	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    7 held, 1 unmet  the HA relationship is synchronized (line 212): in [\"Synchronized\"]: observed \"Synchronization Pending\"",
+	line := runbookLine(t, "- title: the HA relationship is synchronized")
+	r.want(t, exitFailed, "stdout", "2   check-standby          blocked    7 held, 1 unmet  the HA relationship is synchronized (line "+line+"): in [\"Synchronized\"]: observed \"Synchronization Pending\"",
 		"3   backup                 not run    -                not reached: step \"check-standby\" is blocked", "Dry run: blocked:")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
@@ -364,4 +368,17 @@ func TestRunRunbookFile(t *testing.T) {
 
 	// The dry run says the gate would run, and asks nothing.
 	cli(t, dir, "plan", "gate.yaml").want(t, exitOK, "stdout", "Dry run of manual-gate", "2  gate   would run  -       runs manual")
+}
+
+// runbookLine returns the number of the first line of the default runbook
+// that contains text, as a string.
+func runbookLine(t *testing.T, text string) string {
+	t.Helper()
+	for i, l := range strings.Split(string(csmplan.DefaultRunbook()), "\n") {
+		if strings.Contains(l, text) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("%q is not in the default runbook", text)
+	return ""
 }
