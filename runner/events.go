@@ -18,7 +18,7 @@ const (
 	ConditionEnd   EventKind = "condition.end"
 	AttemptStart   EventKind = "attempt.start"
 	AttemptEnd     EventKind = "attempt.end"
-	ActionLog      EventKind = "action.log" // a progress message of an action
+	ActionLog      EventKind = "action.log" // a progress message of an action or a probe (such as a warning)
 	StepEnd        EventKind = "step.end"
 	UndoStart      EventKind = "undo.start"
 	UndoEnd        EventKind = "undo.end"

@@ -518,3 +518,35 @@ steps:
 		t.Errorf("params (-want +got):\n%s", diff)
 	}
 }
+
+// A probe's progress messages (such as an insecure-TLS warning) reach the
+// observers, in a dry run too.
+func TestRunProbeLogs(t *testing.T) {
+	t.Parallel()
+	for _, dry := range []bool{false, true} {
+		reg := actions.NewRegistry()
+		err := reg.RegisterProbe(actions.Spec{Name: "warns", Summary: "a probe that warns", Outputs: []actions.Output{{Name: "ok"}}}, func() actions.Probe {
+			return actions.ProbeFunc(func(_ context.Context, call *actions.Call) (any, error) {
+				call.Logf("TLS verification of %s is DISABLED", "x")
+				return true, nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := load(t, reg, "steps:\n  - id: s\n    pre:\n      - probe: warns\n")
+		var logs []runner.Event
+		_, err = runner.Run(context.Background(), p, runner.Options{Registry: reg, Clock: actionstest.NewClock(actionstest.Epoch), DryRun: dry,
+			Observers: []runner.Observer{runner.ObserverFunc(func(e runner.Event) {
+				if e.Kind == runner.ActionLog {
+					logs = append(logs, e)
+				}
+			})}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(logs) != 1 || logs[0].Step != "s" || logs[0].Index != 1 || !strings.Contains(logs[0].Message, "DISABLED") {
+			t.Errorf("dry run %v: logs %+v, want the probe's warning of step s", dry, logs)
+		}
+	}
+}

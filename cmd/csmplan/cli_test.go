@@ -257,3 +257,32 @@ func TestInit(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An insecure target warns in a dry run as in a run: once per target, even
+// when only probes reach it.
+func TestInsecureWarns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "ins.yaml", `apiVersion: csmplan/v1
+kind: Runbook
+name: ins
+targets:
+  t: {host: "127.0.0.1:1", username: u, password: p, insecure: true}
+steps:
+  - id: s
+    pre:
+      - probe: csm.reachable
+        with: {target: t}
+        expect: {equals: false}
+      - probe: csm.reachable
+        with: {target: t}
+        expect: {equals: false}
+`)
+	for _, cmd := range []string{"plan", "run"} {
+		r := cli(t, dir, cmd, "ins.yaml")
+		r.want(t, exitOK, "stdout", "TLS certificate verification of 127.0.0.1:1 is DISABLED")
+		if n := strings.Count(r.stdout, "is DISABLED"); n != 1 {
+			t.Errorf("%s: %d warnings, want 1 (once per target): %v", cmd, n, r)
+		}
+	}
+}

@@ -53,8 +53,8 @@ func (p *progress) clear() {
 
 // Observe implements runner.Observer.
 func (p *progress) Observe(e runner.Event) {
-	if p.quiet && e.Kind != runner.RunStart {
-		return
+	if p.quiet && e.Kind != runner.RunStart && e.Kind != runner.ActionLog {
+		return // plan shows a table instead, and the warnings of probes
 	}
 	num := fmt.Sprintf("[%d/%d]", e.Index, e.Count)
 	switch e.Kind {
