@@ -21,10 +21,13 @@ import (
 
 // Defaults of the arguments of csm.install and csm.server.
 const (
-	DefaultInstallWait    = 60 * time.Minute
-	DefaultInstallPoll    = 30 * time.Second
-	DefaultServerWait     = 15 * time.Minute
-	DefaultReconnectWait  = 10 * time.Minute
+	DefaultInstallWait   = 60 * time.Minute
+	DefaultInstallPoll   = 30 * time.Second
+	DefaultServerWait    = 15 * time.Minute
+	DefaultReconnectWait = 10 * time.Minute
+	// DefaultBackupMaxSize is the largest backup csm.backup accepts unless
+	// max_size says otherwise.
+	DefaultBackupMaxSize  = 1 << 30
 	DefaultServerPoll     = 10 * time.Second
 	tailLines             = 20
 	tailBytes             = 64 << 10
@@ -179,7 +182,8 @@ func (p *plugin) actionDefs() []*actionDef {
 				Name:    "csm.backup",
 				Summary: "Create a configuration backup on a CSM server and download it into a local directory (GET /system/backupserver/download)",
 				Args: schemaObject("Arguments of the csm.backup action.", []string{"target", "dir"}, schemaTarget,
-					prop("dir", `{"type": "string", "minLength": 1, "description": "Local directory the backup zip is written to (created with mode 0700 when missing). The file is written atomically with mode 0600 and never replaces an existing one."}`)),
+					prop("dir", `{"type": "string", "minLength": 1, "description": "Local directory the backup zip is written to (created with mode 0700 when missing). The file is written atomically with mode 0600 and never replaces an existing one; a partial download never has the final name, and one left by a killed run is removed by the next."}`),
+					prop("max_size", `{"type": ["integer", "string"], "description": "The largest backup accepted: bytes, or a size such as 512MiB or 2GB. Larger is refused before anything is written when the server gives the size, else as soon as the limit is passed. Default 1GiB."}`)),
 				Outputs: []actions.Output{
 					{Name: "file", Type: "string", Description: "Path of the backup file written: DIR/NAME.zip, NAME from the server or csm-backup-HOST-TIME."},
 					{Name: "size", Type: "integer", Description: "Size of the file in bytes."},
@@ -188,7 +192,10 @@ func (p *plugin) actionDefs() []*actionDef {
 				Mutates: true,
 			},
 			validate: func(args map[string]any) error {
-				_, err := actions.NonBlankStringArg(args, "dir")
+				if _, err := actions.NonBlankStringArg(args, "dir"); err != nil {
+					return err
+				}
+				_, err := sizeArg(args, "max_size", DefaultBackupMaxSize)
 				return err
 			},
 			run: runBackup,
@@ -753,10 +760,15 @@ func runBackup(ctx context.Context, call *actions.Call, s *session) (actions.Out
 	if err != nil {
 		return nil, err
 	}
+	maxSize, err := sizeArg(call.Args, "max_size", DefaultBackupMaxSize)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, backupDirPerm); err != nil {
 		return nil, actions.Permanent(fmt.Errorf("backup directory: %w", err))
 	}
-	tmp, err := os.CreateTemp(dir, ".csm-backup-*.part")
+	removeStaleParts(dir)
+	tmp, err := os.CreateTemp(dir, partPrefix+strconv.Itoa(os.Getpid())+"-*"+partSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("backup directory: %w", err)
 	}
@@ -771,8 +783,14 @@ func runBackup(ctx context.Context, call *actions.Call, s *session) (actions.Out
 		return nil, fmt.Errorf("backup file: %w", err)
 	}
 	sum := sha256.New()
-	name, n, err := s.client.DownloadBackup(ctx, io.MultiWriter(tmp, sum))
+	name, n, err := s.client.DownloadBackup(ctx, io.MultiWriter(tmp, sum), DownloadOptions{
+		MaxSize: maxSize,
+		Check:   func(size int64) error { return roomFor(dir, size) },
+	})
 	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, actions.Permanent(fmt.Errorf("%w (max_size)", err))
+		}
 		return nil, err
 	}
 	if n == 0 {
@@ -800,6 +818,77 @@ func runBackup(ctx context.Context, call *actions.Call, s *session) (actions.Out
 	syncDir(dir)
 	call.Logf("csm.backup on %s: wrote %s (%d bytes)", s.t.server(), final, n)
 	return actions.Outputs{"file": final, "size": n, "sha256": hex.EncodeToString(sum.Sum(nil))}, nil
+}
+
+// The name of a backup being downloaded: a dot file with the downloading
+// process's id, so that a later run can tell a partial file left by a
+// killed run (whose process is gone) and remove it.
+const (
+	partPrefix = ".csm-backup-"
+	partSuffix = ".part"
+)
+
+// removeStaleParts removes the partial downloads in dir whose process no
+// longer runs (a run killed during a download).
+func removeStaleParts(dir string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, partPrefix+"*"+partSuffix))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), partPrefix)
+		pid, err := strconv.Atoi(rest[:max(strings.IndexByte(rest, '-'), 0)])
+		if err == nil && pid > 0 && !processAlive(pid) {
+			_ = os.Remove(m)
+		}
+	}
+}
+
+// roomFor refuses a download of size bytes (-1: unknown) into dir when the
+// file system says it has not that much room.
+func roomFor(dir string, size int64) error {
+	free, ok := freeSpace(dir)
+	if !ok || size < 0 || uint64(size) <= free {
+		return nil
+	}
+	return actions.Permanent(fmt.Errorf("the backup is %d bytes and %s has only %d bytes free", size, dir, free))
+}
+
+// sizeArg reads a size argument: an integer number of bytes, or a string
+// such as "512MiB", "2GB", "1024".
+func sizeArg(args map[string]any, name string, def int64) (int64, error) {
+	if !actions.HasArg(args, name) {
+		return def, nil
+	}
+	if n, err := actions.IntArg(args, name); err == nil {
+		if n <= 0 {
+			return 0, actions.ArgErrorf(name, "must be positive, got %d", n)
+		}
+		return int64(n), nil
+	}
+	str, err := actions.StringArg(args, name)
+	if err != nil {
+		return 0, actions.ArgTypeError(name, "a number of bytes or a size such as 512MiB", args[name])
+	}
+	n, err := parseSize(str)
+	if err != nil {
+		return 0, actions.ArgErrorf(name, "%v", err)
+	}
+	return n, nil
+}
+
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = t[:i], strings.TrimSpace(t[i:])
+	}
+	units := map[string]float64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+		"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+	mult, ok := units[strings.ToUpper(unit)]
+	f, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || f <= 0 || f*mult > float64(1<<62) {
+		return 0, fmt.Errorf("%q is not a size: want bytes or a number with a unit (KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	return int64(f * mult), nil
 }
 
 // placeFile renames tmp to dir/base+ext, or to dir/base-N+ext when that

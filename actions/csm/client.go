@@ -1006,12 +1006,27 @@ func (c *Client) reply(ctx context.Context, rq *request) (*Reply, error) {
 	return &out, nil
 }
 
+// DownloadOptions bound a backup download.
+type DownloadOptions struct {
+	// MaxSize refuses a backup larger than this many bytes ([ErrTooLarge]):
+	// before anything is written when the server gives its size
+	// (Content-Length), else as soon as more arrives. Zero means no limit.
+	MaxSize int64
+	// Check, when not nil, is called with the size the server gives (-1
+	// when it gives none) before anything is written: an error refuses the
+	// download, such as when the disk has not that much room.
+	Check func(size int64) error
+}
+
+// ErrTooLarge: a backup is larger than DownloadOptions.MaxSize.
+var ErrTooLarge = errors.New("backup larger than the limit")
+
 // DownloadBackup creates a configuration backup and copies the zip file to
 // w: GET /system/backupserver/download. It is not retried (each call
 // creates a backup). name is the file name the server gives
 // (Content-Disposition), reduced to a safe base name, or "" when it gives
 // none; n is the number of bytes written to w.
-func (c *Client) DownloadBackup(ctx context.Context, w io.Writer) (name string, n int64, err error) {
+func (c *Client) DownloadBackup(ctx context.Context, w io.Writer, opts DownloadOptions) (name string, n int64, err error) {
 	rq := &request{op: "download backup", method: http.MethodGet, path: "/system/backupserver/download", stream: true}
 	resp, err := c.send(ctx, rq)
 	if err != nil {
@@ -1030,13 +1045,31 @@ func (c *Client) DownloadBackup(ctx context.Context, w io.Writer) (name string, 
 	if _, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil {
 		name = SafeFileName(params["filename"])
 	}
+	tooLarge := func(size string) error {
+		return fmt.Errorf("csm %s on %s: the backup is %s, more than the limit of %d bytes: %w", rq.op, c.addr, size, opts.MaxSize, ErrTooLarge)
+	}
+	if opts.MaxSize > 0 && resp.ContentLength > opts.MaxSize {
+		return name, 0, tooLarge(strconv.FormatInt(resp.ContentLength, 10) + " bytes")
+	}
+	if opts.Check != nil {
+		if err := opts.Check(resp.ContentLength); err != nil {
+			return name, 0, fmt.Errorf("csm %s on %s: %w", rq.op, c.addr, err)
+		}
+	}
 	src := &readErrs{r: resp.Body}
-	n, err = io.Copy(w, src)
+	var r io.Reader = src
+	if opts.MaxSize > 0 {
+		r = io.LimitReader(src, opts.MaxSize+1)
+	}
+	n, err = io.Copy(w, r)
 	if err != nil {
 		if src.err != nil {
 			return name, n, fmt.Errorf("csm %s on %s: %s %s: reading the backup: %w: %w", rq.op, c.addr, rq.method, rq.shown(), ErrUnavailable, c.scrub(rq, src.err))
 		}
 		return name, n, fmt.Errorf("csm %s on %s: writing the backup: %w", rq.op, c.addr, err)
+	}
+	if opts.MaxSize > 0 && n > opts.MaxSize {
+		return name, n, tooLarge("larger")
 	}
 	return name, n, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -616,7 +617,7 @@ func TestDownloadBackup(t *testing.T) {
 	})
 	c := f.client(t, newFakeClock())
 	var buf bytes.Buffer
-	name, n, err := c.DownloadBackup(context.Background(), &buf)
+	name, n, err := c.DownloadBackup(context.Background(), &buf, DownloadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,8 +626,46 @@ func TestDownloadBackup(t *testing.T) {
 	}
 
 	f.setRoute("GET /system/backupserver/download", replyWith("IWNR1906E", "The backup failed."))
-	if _, _, err := c.DownloadBackup(context.Background(), &buf); !errors.Is(err, ErrRejected) {
+	if _, _, err := c.DownloadBackup(context.Background(), &buf, DownloadOptions{}); !errors.Is(err, ErrRejected) {
 		t.Errorf("E reply: err = %v, want ErrRejected", err)
+	}
+}
+
+// A backup over the limit is refused before anything is written when the
+// server says its size, else as soon as the limit is passed; Check sees the
+// size first.
+func TestDownloadBackupLimit(t *testing.T) {
+	t.Parallel()
+	zip := bytes.Repeat([]byte("PK"), 5000)
+	var chunked atomic.Bool
+	f := newFakeCSM(t, map[string]http.HandlerFunc{
+		"GET /system/backupserver/download": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/zip")
+			if chunked.Load() {
+				_, _ = w.Write(zip[:100])
+				w.(http.Flusher).Flush() // no Content-Length: chunked
+				_, _ = w.Write(zip[100:])
+				return
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(len(zip)))
+			_, _ = w.Write(zip)
+		},
+	})
+	c := f.client(t, newFakeClock())
+	var buf bytes.Buffer
+	var seen int64
+	_, n, err := c.DownloadBackup(context.Background(), &buf, DownloadOptions{MaxSize: 1000, Check: func(size int64) error { seen = size; return nil }})
+	if !errors.Is(err, ErrTooLarge) || n != 0 || buf.Len() != 0 || seen != 0 {
+		t.Fatalf("with Content-Length: err %v, %d bytes written, Check saw %d; want ErrTooLarge before writing or checking", err, n, seen)
+	}
+	_, _, err = c.DownloadBackup(context.Background(), &buf, DownloadOptions{Check: func(size int64) error { seen = size; return errors.New("no room") }})
+	if err == nil || !strings.Contains(err.Error(), "no room") || seen != int64(len(zip)) || buf.Len() != 0 {
+		t.Fatalf("Check: err %v, saw %d, %d bytes written", err, seen, buf.Len())
+	}
+	chunked.Store(true)
+	_, n, err = c.DownloadBackup(context.Background(), &buf, DownloadOptions{MaxSize: 1000, Check: func(size int64) error { seen = size; return nil }})
+	if !errors.Is(err, ErrTooLarge) || n != 1001 || seen != -1 {
+		t.Fatalf("chunked: err %v, %d bytes read, Check saw %d; want ErrTooLarge after 1001 bytes", err, n, seen)
 	}
 }
 

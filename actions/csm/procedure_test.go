@@ -1,10 +1,15 @@
 package csm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +259,59 @@ func TestHAStatusLoose(t *testing.T) {
 	for _, bad := range []string{`{"msg":"x"}`, `{"islocalactive":"maybe"}`, `{"islocalactive":null}`} {
 		if err := json.Unmarshal([]byte(bad), &h); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// TestBackupBounds: a backup over max_size is refused and leaves no file; a
+// partial download left by a killed run (its process gone) is removed by
+// the next backup, while one of a live process stays.
+func TestBackupBounds(t *testing.T) {
+	t.Parallel()
+	zip := bytes.Repeat([]byte("PK"), 4096)
+	f := newFakeCSM(t, map[string]http.HandlerFunc{
+		"GET /system/backupserver/download": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/zip")
+			w.Header().Set("Content-Length", strconv.Itoa(len(zip)))
+			_, _ = w.Write(zip)
+		},
+	})
+	r := registry(t, Options{})
+	dir := t.TempDir()
+	stale := filepath.Join(dir, partPrefix+"999999999-1"+partSuffix) // no such process
+	live := filepath.Join(dir, partPrefix+strconv.Itoa(os.Getpid())+"-2"+partSuffix)
+	for _, p := range []string{stale, live} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := runAction(t, r, context.Background(), newCall("csm.backup", f.target(), newFakeClock(), map[string]any{"dir": dir, "max_size": "4KiB"}))
+	if !errors.Is(err, ErrTooLarge) || !actions.IsPermanent(err) || !strings.Contains(err.Error(), "max_size") {
+		t.Fatalf("err = %v, want a permanent ErrTooLarge naming max_size", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{filepath.Base(live)}; !slices.Equal(names, want) {
+		t.Errorf("directory holds %v, want only the live process's partial file %v", names, want)
+	}
+	out, err := runAction(t, r, context.Background(), newCall("csm.backup", f.target(), newFakeClock(), map[string]any{"dir": dir, "max_size": int64(1 << 20)}))
+	if err != nil || out["size"] != int64(len(zip)) {
+		t.Fatalf("within the limit: %v, %v", out, err)
+	}
+	if err := roomFor(dir, 1<<62); err == nil || !strings.Contains(err.Error(), "bytes free") {
+		t.Errorf("roomFor a huge backup: %v, want refused (the OS tells the free space here)", err)
+	}
+	for in, want := range map[string]int64{"512MiB": 512 << 20, "2GB": 2e9, "1024": 1024, " 1.5 KiB": 1536} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "lots", "5XB", "0"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q): no error", bad)
 		}
 	}
 }
