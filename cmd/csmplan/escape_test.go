@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/csmplan/csmplan/internal/hostiletest"
 )
 
 // escRunbook carries terminal escapes in every kind of text the command
@@ -117,4 +119,30 @@ func TestEscapedValidate(t *testing.T) {
 	r = cli(t, dir, "run", "raw.yaml")
 	noRawControls(t, "stderr", r.stderr, r)
 	r.want(t, exitUsage, "stderr", `title: "\x1b[2J`)
+}
+
+// A CSM server whose reply carries terminal escapes (the finding of issue
+// 9: a takeover answered IWNR1234E with ESC[2J) cannot clear the screen or
+// forge a line: the CLI shows the escapes as text.
+func TestEscapedCSMServer(t *testing.T) {
+	t.Parallel()
+	s := hostiletest.NewTLSServer(t)
+	s.Script("/CSM/web/system/v1/tokens", hostiletest.Reply{Body: `{"msg":"IWNR1601I","token":"t"}`})
+	spoof, _ := json.Marshal("IWNR1234E: " + hostiletest.TerminalSpoof)
+	s.Script("/CSM/web/system/ha/takeover", hostiletest.Reply{Body: `{"msg":"IWNR1234E","msgTranslated":` + string(spoof) + `}`})
+	dir := t.TempDir()
+	writeFile(t, dir, "takeover.yaml", `apiVersion: csmplan/v1
+kind: Runbook
+name: takeover
+targets:
+  s: {host: "`+strings.TrimPrefix(s.URL, "https://")+`", username: u, password: p, ca_file: "`+s.CAFile+`"}
+steps:
+  - id: takeover
+    action: csm.takeover
+    with: {target: s}
+`)
+	r := cli(t, dir, "run", "takeover.yaml")
+	noRawControls(t, "stdout", r.stdout, r)
+	noRawControls(t, "stderr", r.stderr, r)
+	r.want(t, exitFailed, "stdout", `IWNR1234E: \x1b[2J\x1b[31m FAKE: upgrade complete`)
 }
