@@ -59,15 +59,7 @@ func (l Local) Run(ctx context.Context, cmd Command) (int, error) {
 	c.Dir = cmd.Dir
 	c.Stdout = cmd.Stdout
 	c.Stderr = cmd.Stderr
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.Cancel = func() error {
-		// The child is the leader of its own group: -pid names the group.
-		err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		if errors.Is(err, syscall.ESRCH) {
-			return os.ErrProcessDone
-		}
-		return err
-	}
+	killGroupOnCancel(c)
 	c.WaitDelay = l.WaitDelay
 	if c.WaitDelay <= 0 {
 		c.WaitDelay = DefaultWaitDelay
