@@ -3,6 +3,7 @@ package csm_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +171,22 @@ func TestUpgradeFaultsWithoutDR(t *testing.T) {
 				t.Errorf("failed at %q with %v; want %s, %v\n%s", got, err, w.step, w.kind, describe(rep, err, pair))
 			}
 		})
+	}
+}
+
+// The status strings that mean synchronized live in one place: the
+// runbook's synchronized_statuses default is csm.DefaultSynchronizedStatuses.
+func TestSynchronizedStatusesInOnePlace(t *testing.T) {
+	t.Parallel()
+	prm := defaultPlan(t).Param("synchronized_statuses")
+	if prm == nil {
+		t.Fatal("the runbook has no synchronized_statuses param")
+	}
+	var got []string
+	for _, v := range prm.Default.([]any) {
+		got = append(got, v.(string))
+	}
+	if !slices.Equal(got, csm.DefaultSynchronizedStatuses) {
+		t.Errorf("runbook default %v, csm.DefaultSynchronizedStatuses %v: keep them one", got, csm.DefaultSynchronizedStatuses)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +40,15 @@ func TestRunSimulate(t *testing.T) {
 			"[7/15] ✗ Run the installer on the primary (failed)", "at csm-upgrade.yaml:", "\nFailed: 15 steps: 6 succeeded, 1 failed, 8 not run",
 			"fault installer-fails"}, heldSimulator + " (the upgrade stopped before the end"},
 		{"token expiry", []string{"--fault", "token-expiry"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
+		{"the other reading of levels", []string{"--fault", "reconnect-across-levels"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
+		{"levels written differently", []string{"--fault", "version-suffix"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
+		{"odd serverinfo", []string{"--fault", "serverinfo-odd"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
+		{"the pair is not the pair", []string{"--fault", "partner-mismatch"}, exitFailed, []string{
+			"[2/15] ✗ Check the pair is the pair", `observed "the partner is 127.0.0.9, not 127.0.0.2"`,
+			"\nFailed: 15 steps: 1 succeeded, 1 failed, 13 not run"}, heldSimulator + " (the upgrade stopped before the end"},
+		{"a renewed certificate", []string{"--fault", "cert-renewed"}, exitFailed, []string{
+			"[7/15] ✗ Run the installer on the primary (failed)", "the server presented a certificate with SHA-256 fingerprint ",
+			"trust it with param primary_fingerprint (-p primary_fingerprint="}, heldSimulator + " (the upgrade stopped before the end"},
 		{"dry run", []string{"--dry-run"}, exitOK, []string{"Dry run of", "(would run", "\nDry run: 15 steps: 13 would run, 2 skipped"}, heldSimulator},
 	}
 	for _, tt := range tests {
@@ -381,4 +392,35 @@ func runbookLine(t *testing.T, text string) string {
 	}
 	t.Fatalf("%q is not in the default runbook", text)
 	return ""
+}
+
+// TestCertRenewedThenResume: an upgrade that renews the servers'
+// certificates stops at each, showing the new fingerprint and the -p that
+// takes it; resuming with it goes on, and the upgrade finishes safely.
+func TestCertRenewedThenResume(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute) // a guard only
+	defer cancel()
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "j.jsonl")
+	sim := startSim(t, ctx, dir, "--fault", "cert-renewed", "--install-time", "1s")
+	pin := regexp.MustCompile(`-p ((primary|secondary)_fingerprint=[0-9A-F:]{95})\)`)
+	args := []string{"run", "--params", sim.params, "--journal", journal}
+	for _, step := range []string{"[7/15] ✗ Run the installer on the primary (failed", "[14/15] ✗ Run the installer on the secondary (failed"} {
+		r := cli(t, dir, args...)
+		r.want(t, exitFailed, "stdout", step, "the server presented a certificate with SHA-256 fingerprint")
+		m := pin.FindStringSubmatch(r.stdout)
+		if m == nil {
+			t.Fatalf("no -p NAME_fingerprint=... to resume with: %v", r)
+		}
+		args = append(args, "-p", m[1])
+		if !slices.Contains(args, "--resume") {
+			args = append(args, "--resume")
+		}
+	}
+	r := cli(t, dir, args...)
+	r.want(t, exitOK, "stdout", "[15/15] ✓ Re-establish the HA relationship", "\nSucceeded: 15 steps")
+	if line := sim.stop(syscall.SIGTERM); line != heldSimulator {
+		t.Errorf("sim said %q, want %q: %v", line, heldSimulator, sim.proc)
+	}
 }
