@@ -257,13 +257,13 @@ func TestJournalHandAddedStepEnd(t *testing.T) {
 
 	// As written, the journal makes the resume check step two again (its
 	// postcondition now holds), then run step three.
-	path, lines := failedJournal(t, resumable, params)
+	path, _ := failedJournal(t, resumable, params)
 	rep, calls, err := resume(path)
 	if err != nil || rep.Steps[1].Outcome != runner.Succeeded || calls != 1 {
 		t.Fatalf("resume of the journal as written: %v, %d action calls; want step two checked again, and step three run", err, calls)
 	}
 
-	path, lines = failedJournal(t, resumable, params)
+	path, lines := failedJournal(t, resumable, params)
 	lines = append(lines, `{"type":"step.end","step":"two","outcome":"succeeded"}`)
 	writeLines(t, path, lines)
 	before := stateOf(t, path)

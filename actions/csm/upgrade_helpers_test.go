@@ -155,25 +155,6 @@ func dump(tl []csmtest.Event) string {
 	return b.String()
 }
 
-// installsWhileBothActive replays the timeline's role changes and returns
-// the install starts that happened while both servers were Active.
-func installsWhileBothActive(tl []csmtest.Event) []csmtest.Event {
-	roles := map[string]string{"primary": "Active", "secondary": "Standby"}
-	var bad []csmtest.Event
-	for _, e := range tl {
-		switch e.Kind {
-		case csmtest.EventRole:
-			role, _, _ := strings.Cut(e.Detail, ":")
-			roles[e.Server] = role
-		case csmtest.EventInstallStart:
-			if roles["primary"] == "Active" && roles["secondary"] == "Active" {
-				bad = append(bad, e)
-			}
-		}
-	}
-	return bad
-}
-
 // eventLog collects a run's events; it may be read while the run goes on.
 type eventLog struct {
 	mu     sync.Mutex
