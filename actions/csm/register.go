@@ -62,6 +62,7 @@ func Register(r *actions.Registry, opts Options) error {
 		errs = append(errs, r.RegisterProbe(pr.spec, func() actions.Probe { return pr }))
 	}
 	for _, a := range p.actionDefs() {
+		a.inspect = inspectors[a.spec.Name]
 		errs = append(errs, r.RegisterAction(a.spec, func() actions.Action { return a }))
 	}
 	return errors.Join(errs...)
@@ -118,6 +119,30 @@ type actionDef struct {
 	spec     actions.Spec
 	validate func(args map[string]any) error
 	run      func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error)
+	// inspect tells what an interrupted attempt left behind; nil: unknown.
+	inspect func(ctx context.Context, call *actions.Call, s *session) (actions.Inspection, error)
+}
+
+var _ actions.Inspector = (*actionDef)(nil)
+
+// Inspect connects to the call's target and tells what an interrupted
+// attempt of the action left behind (see [actions.Inspector]).
+func (d *actionDef) Inspect(ctx context.Context, call *actions.Call) (actions.Inspection, error) {
+	if d.inspect == nil {
+		return actions.Unknown, nil
+	}
+	if err := d.Validate(call.Args); err != nil {
+		return actions.Unknown, err
+	}
+	s, err := d.p.connect(ctx, call, false)
+	if err != nil {
+		return actions.Unknown, fmt.Errorf("%s: %w", d.spec.Name, err)
+	}
+	in, err := d.inspect(s.ctx, call, s)
+	if err != nil {
+		return actions.Unknown, s.fail(d.spec.Name+" (inspecting an interrupted attempt)", err)
+	}
+	return in, nil
 }
 
 // Validate checks the arguments beyond their schema.
