@@ -23,7 +23,9 @@ var inspectors = map[string]func(ctx context.Context, call *actions.Call, s *ses
 	"csm.server":        inspectServer,
 	// A backup is taken again: a partial file of the interrupted attempt
 	// is removed by the next one.
-	"csm.backup": func(context.Context, *actions.Call, *session) (actions.Inspection, error) { return actions.NotDone, nil },
+	"csm.backup": func(context.Context, *actions.Call, *session) (actions.Inspection, error) {
+		return actions.NotDone, nil
+	},
 }
 
 // inspectInstall: the server down means the install is in progress; up at
