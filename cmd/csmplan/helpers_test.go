@@ -87,7 +87,7 @@ func cli(t *testing.T, dir string, args ...string) result {
 // cliEnv is cli with variables (NAME=VALUE) added to the environment.
 func cliEnv(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Dir, cmd.Env, cmd.WaitDelay = dir, append(testEnv(), env...), 5*time.Second
@@ -281,7 +281,7 @@ func (s *simPair) stop(sig os.Signal) string {
 	s.t.Helper()
 	s.signal(sig)
 	line := s.waitFor("simulator:")
-	if code := s.exitCode(10 * time.Second); code != exitOK {
+	if code := s.exitCode(2 * time.Minute); code != exitOK {
 		s.t.Errorf("sim exit code %d, want 0: %v", code, s.proc)
 	}
 	return line

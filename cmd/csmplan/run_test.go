@@ -206,14 +206,14 @@ var installWait = []string{"csm.install on primary", "waiting up to"}
 
 func TestInterrupt(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only: the test waits on events
 	defer cancel()
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "j.jsonl")
 	p := start(t, ctx, dir, "run", "--simulate", "--install-time", "30s", "--journal", journal)
 	p.waitFor(installWait...)
 	p.signal(os.Interrupt)
-	if code := p.exitCode(10 * time.Second); code != exitInterrupted {
+	if code := p.exitCode(2 * time.Minute); code != exitInterrupted {
 		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, p)
 	}
 	out := p.output()
@@ -253,7 +253,7 @@ func TestInterrupt(t *testing.T) {
 
 func TestJournalInUse(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only: the test waits on events
 	defer cancel()
 	dir := t.TempDir()
 	p := start(t, ctx, dir, "run", "--simulate", "--install-time", "30s", "--journal", "j.jsonl")
@@ -261,7 +261,7 @@ func TestJournalInUse(t *testing.T) {
 	cli(t, dir, "run", "--simulate", "--journal", "j.jsonl").want(t, exitUsage, "stderr", "j.jsonl", "in use")
 	cli(t, dir, "run", "--simulate", "--journal", "j.jsonl", "--resume").want(t, exitUsage, "stderr", "in use")
 	p.signal(os.Interrupt)
-	if code := p.exitCode(10 * time.Second); code != exitInterrupted {
+	if code := p.exitCode(2 * time.Minute); code != exitInterrupted {
 		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, p)
 	}
 }
@@ -271,7 +271,7 @@ func TestJournalInUse(t *testing.T) {
 // then resumed.
 func TestSimResume(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only: the test waits on events
 	defer cancel()
 	dir := t.TempDir()
 	sim := startSim(t, ctx, dir, "--install-time", "2s")
@@ -282,7 +282,7 @@ func TestSimResume(t *testing.T) {
 	run := start(t, ctx, dir, "run", "--params", sim.params, "--journal", "j.jsonl")
 	run.waitFor(installWait...)
 	run.signal(os.Interrupt)
-	if code := run.exitCode(10 * time.Second); code != exitInterrupted {
+	if code := run.exitCode(2 * time.Minute); code != exitInterrupted {
 		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, run)
 	}
 	if !strings.Contains(run.output(), "--resume") {
@@ -308,7 +308,7 @@ func TestSimResume(t *testing.T) {
 // and the upgrade completes safely.
 func TestKillAndResume(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only: the test waits on events
 	defer cancel()
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "j.jsonl")
@@ -317,7 +317,7 @@ func TestKillAndResume(t *testing.T) {
 	run := start(t, ctx, dir, "run", "--params", sim.params, "--journal", journal)
 	run.waitFor("Take over on the secondary (succeeded")
 	run.signal(os.Kill)
-	if code := run.exitCode(10 * time.Second); code != -1 {
+	if code := run.exitCode(2 * time.Minute); code != -1 {
 		t.Fatalf("exit code %d, want -1 (killed): %v", code, run)
 	}
 	if ends := stepEnds(journalRecords(t, journal)); ends["takeover-to-secondary"] != "succeeded" {
