@@ -2,6 +2,7 @@ package actionstest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -67,4 +68,79 @@ func ExampleClock() {
 	fmt.Println(polls, "polls;", clock.Slept(), "slept; cause:", context.Cause(ctx))
 	// Output:
 	// 59 polls; 30m0s slept; cause: context deadline exceeded
+}
+
+// Fakes answer by argument: each matcher has its own results, in call
+// order, so one probe can stand for both servers of a pair.
+func ExampleFakeProbe_On() {
+	kit := actionstest.NewKit()
+	kit.Probe("csm.ha").
+		On(actionstest.Args{"target": "primary"},
+			actionstest.Returns(map[string]any{"role": "Active"}).Times(2),
+			actionstest.Returns(map[string]any{"role": "Standby"})).
+		On(actionstest.Args{"target": "secondary"},
+			actionstest.Returns(map[string]any{"role": "Standby"}).Times(2),
+			actionstest.Returns(map[string]any{"role": "Active"}))
+	reg := kit.Registry()
+
+	ctx := context.Background()
+	for _, target := range []string{"primary", "secondary", "primary", "secondary", "primary", "secondary", "tertiary"} {
+		p, _ := reg.NewProbe("csm.ha")
+		v, err := p.Observe(ctx, kit.NewCall("check", "csm.ha", map[string]any{"target": target}))
+		fmt.Println(target, v, err)
+	}
+	// Output:
+	// primary map[role:Active] <nil>
+	// secondary map[role:Standby] <nil>
+	// primary map[role:Active] <nil>
+	// secondary map[role:Standby] <nil>
+	// primary map[role:Standby] <nil>
+	// secondary map[role:Active] <nil>
+	// tertiary <nil> fake probe csm.ha (step check): no matcher answers the call: its arguments are {"target":"tertiary"}; the matchers are {"target":"primary"}, {"target":"secondary"}
+}
+
+// With the real specs, a fake refuses the arguments the real action
+// refuses; in a test, WithTest(t) makes such a call fail the test too.
+func ExampleWithSpecs() {
+	real := actions.NewRegistry()
+	_ = real.RegisterAction(actions.Spec{
+		Name:    "svc.restart",
+		Summary: "Restart a service",
+		Args:    json.RawMessage(`{"type":"object","additionalProperties":false,"required":["host"],"properties":{"host":{"type":"string"}}}`),
+		Mutates: true,
+	}, func() actions.Action {
+		return actions.ActionFunc(func(context.Context, *actions.Call) (actions.Outputs, error) {
+			return nil, errors.New("the real action: not in a test")
+		})
+	})
+
+	kit := actionstest.NewKit(actionstest.WithSpecs(real))
+	kit.Action("svc.restart", actionstest.Succeeds(actions.Outputs{"pid": int64(42)}))
+	reg := kit.Registry()
+
+	a, _ := reg.NewAction("svc.restart")
+	for _, args := range []map[string]any{{"host": "db1"}, {"hots": "db1"}} {
+		out, err := a.Run(context.Background(), kit.NewCall("restart", "svc.restart", args))
+		fmt.Println(out, err)
+	}
+	// Output:
+	// map[pid:42] <nil>
+	// map[] fake action svc.restart (step restart): arguments refused by the real spec: arguments of action "svc.restart": unknown key "hots" (did you mean "host"?); the call's arguments: {"hots":"db1"}
+}
+
+// The recorder keeps each call's arguments; CallsTo picks the calls of a
+// name whose arguments match.
+func ExampleRecorder_CallsTo() {
+	kit := actionstest.NewKit()
+	kit.Action("csm.install")
+	reg := kit.Registry()
+	for _, target := range []string{"primary", "secondary"} {
+		a, _ := reg.NewAction("csm.install")
+		_, _ = a.Run(context.Background(), kit.NewCall("upgrade-"+target, "csm.install", map[string]any{"target": target, "version": "6.3.11.0"}))
+	}
+	for _, c := range kit.Recorder.CallsTo("csm.install", actionstest.Args{"target": "secondary", "version": actionstest.Any}) {
+		fmt.Println(c, c.Args)
+	}
+	// Output:
+	// step upgrade-secondary: action csm.install (attempt 1) map[target:secondary version:6.3.11.0]
 }

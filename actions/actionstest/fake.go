@@ -3,8 +3,11 @@ package actionstest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/csmplan/csmplan/actions"
@@ -31,6 +34,10 @@ type Result struct {
 	// Count is how many consecutive calls this result answers; zero means
 	// one.
 	Count int
+	// Func, when not nil, computes the answer from the call (after Delay),
+	// in place of Outputs, Value and Err: what an action returns (nil or
+	// an [actions.Outputs]) or what a probe observes. See [Answers].
+	Func func(call *actions.Call) (any, error)
 }
 
 // Succeeds returns a Result of an action that returns out.
@@ -44,6 +51,13 @@ func Fails(err error) Result { return Result{Err: err} }
 
 // Panics returns a Result that panics with v.
 func Panics(v any) Result { return Result{Panic: v} }
+
+// Answers returns a Result whose answer f computes from each call it
+// answers: for an action, outputs (nil or an [actions.Outputs]) and an
+// error; for a probe, the observation and an error. It is the way to a fake
+// with state, such as a server whose role a takeover changes; f runs
+// under no lock of the fake, and what it returns is copied.
+func Answers(f func(call *actions.Call) (any, error)) Result { return Result{Func: f} }
 
 // After returns r answering only after d has passed on the call's clock.
 func (r Result) After(d time.Duration) Result {
@@ -93,11 +107,32 @@ func (r *Recorder) record(c Call) {
 	r.calls = append(r.calls, c)
 }
 
-// Calls returns a copy of the calls noted so far, in order.
+// Calls returns a copy of the calls noted so far, in order. Their Args are
+// copies too: changing them changes neither the record nor the call.
 func (r *Recorder) Calls() []Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Call(nil), r.calls...)
+	out := make([]Call, len(r.calls))
+	for i, c := range r.calls {
+		c.Args, _ = deepCopy(c.Args).(map[string]any)
+		out[i] = c
+	}
+	return out
+}
+
+// CallsTo returns the calls noted so far, in order, of the fakes named
+// name (of either kind; every name when name is empty) whose arguments
+// match args (see [Args]; nil matches every call):
+//
+//	kit.Recorder.CallsTo("csm.install", actionstest.Args{"target": "primary"})
+func (r *Recorder) CallsTo(name string, args Args) []Call {
+	var out []Call
+	for _, c := range r.Calls() {
+		if (name == "" || c.Name == name) && args.Match(c.Args) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Names returns the names of the calls noted so far, in order, each
@@ -119,13 +154,63 @@ func (r *Recorder) Reset() {
 	r.calls = nil
 }
 
-// script answers calls from a list of results; the last one repeats.
+// Errors of the calls a fake refuses, besides the errors its script
+// returns; test with errors.Is. Both are permanent ([actions.ErrPermanent]):
+// retrying a step cannot fix the test's script.
+var (
+	// ErrUnmatched: a fake with matchers (see [FakeAction.On]) was called
+	// with arguments that none of them matches, and it has no results
+	// for the other calls.
+	ErrUnmatched = errors.New("no matcher answers the call")
+	// ErrArgsRefused: a fake made from a real spec (see [WithSpecs]) was
+	// called with arguments that the real action or probe refuses.
+	ErrArgsRefused = errors.New("arguments refused by the real spec")
+)
+
+// answers is a list of results answered in call order; the last repeats.
+type answers struct {
+	results []Result
+	n       int
+}
+
+func newAnswers(results []Result) answers {
+	var expanded []Result
+	for _, r := range results {
+		for range max(r.Count, 1) {
+			expanded = append(expanded, r)
+		}
+	}
+	return answers{results: expanded}
+}
+
+// next returns the result of the next call; guarded by the script's mu.
+func (a *answers) next() Result {
+	n := a.n
+	a.n++
+	if len(a.results) == 0 {
+		return Result{}
+	}
+	return a.results[min(n, len(a.results)-1)]
+}
+
+// rule is one matcher of a fake and the results of the calls it matches.
+type rule struct {
+	args Args
+	answers
+}
+
+// script answers calls: by the first rule whose arguments match, else from
+// the results the fake was made with.
 type script struct {
 	spec     actions.Spec
 	mu       sync.Mutex
-	results  []Result
+	base     answers // the results the fake was made with
+	hasBase  bool    // results were given: they answer the calls no rule matches
+	rules    []*rule
 	calls    int
 	recorder *Recorder
+	check    *argCheck  // nil: the arguments are not checked
+	t        testing.TB // nil: mistakes of the script are only returned
 }
 
 func newScript(spec actions.Spec, results []Result) *script {
@@ -135,36 +220,75 @@ func newScript(spec actions.Spec, results []Result) *script {
 	if spec.Summary == "" {
 		spec.Summary = "fake " + spec.Name
 	}
-	var expanded []Result
-	for _, r := range results {
-		for range max(r.Count, 1) {
-			expanded = append(expanded, r)
-		}
-	}
-	return &script{spec: spec, results: expanded}
+	return &script{spec: spec, base: newAnswers(results), hasBase: len(results) > 0}
 }
 
-// next returns the result of the next call and notes the call.
-func (s *script) next(kind actions.Kind, call *actions.Call) Result {
+func (s *script) on(args Args, results []Result) {
 	s.mu.Lock()
-	n := s.calls
-	s.calls++
-	var r Result
-	if len(s.results) > 0 {
-		r = s.results[min(n, len(s.results)-1)]
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, &rule{args: copyArgs(args), answers: newAnswers(results)})
+}
+
+// copyArgs copies a matcher, so that changing the caller's map later does
+// not change what the fake matches.
+func copyArgs(a Args) Args {
+	out := make(Args, len(a))
+	for k, v := range a {
+		out[k] = deepCopy(jsonish(v))
 	}
-	rec := s.recorder
-	s.mu.Unlock()
+	return out
+}
+
+// next notes the call and returns the result that answers it, or the error
+// of a call the script refuses (arguments the real spec refuses, or no
+// matcher for them).
+func (s *script) next(kind actions.Kind, call *actions.Call) (Result, error) {
 	c := Call{Kind: kind, Name: s.spec.Name}
 	if call != nil {
 		c.Step, c.Attempt = call.Step, call.Attempt
-		c.Args = deepCopy(call.Args).(map[string]any)
+		c.Args, _ = deepCopy(call.Args).(map[string]any)
 		if call.Clock != nil {
 			c.At = call.Clock.Now()
 		}
 	}
+	s.mu.Lock()
+	s.calls++
+	rec, check, t := s.recorder, s.check, s.t
+	s.mu.Unlock()
 	rec.record(c)
-	return r
+
+	if check != nil {
+		if err := check.check(c.Args); err != nil {
+			return Result{}, s.refuse(t, c, fmt.Errorf("%w: %w; the call's arguments: %s", ErrArgsRefused, err, showValue(c.Args)))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.rules {
+		if r.args.Match(c.Args) {
+			return r.next(), nil
+		}
+	}
+	if len(s.rules) > 0 && !s.hasBase {
+		matchers := make([]string, len(s.rules))
+		for i, r := range s.rules {
+			matchers[i] = r.args.String()
+		}
+		err := fmt.Errorf("%w: its arguments are %s; the matchers are %s", ErrUnmatched, showValue(c.Args), strings.Join(matchers, ", "))
+		return Result{}, s.refuse(t, c, err)
+	}
+	return s.base.next(), nil
+}
+
+// refuse returns err as a permanent error that names the fake and the
+// step, and reports it to t when the fake has one.
+func (s *script) refuse(t testing.TB, c Call, err error) error {
+	err = actions.Permanent(fmt.Errorf("fake %s %s (step %s): %w", c.Kind, s.spec.Name, c.Step, err))
+	if t != nil {
+		t.Helper()
+		t.Errorf("%v", err)
+	}
+	return err
 }
 
 // wait honours ctx and sleeps the result's delay, then panics if asked to.
@@ -202,8 +326,22 @@ func (s *script) setRecorder(r *Recorder) {
 	s.recorder = r
 }
 
+func (s *script) setCheck(check *argCheck) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.check = check
+}
+
+func (s *script) setTest(t testing.TB) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.t = t
+}
+
 // FakeAction is an [actions.Action] that answers each call from a script of
-// [Result]s. It is safe for concurrent use.
+// [Result]s, or, with matchers ([FakeAction.On]), from the script of the
+// first matcher that matches the call's arguments. It is safe for
+// concurrent use.
 type FakeAction struct{ s *script }
 
 var _ actions.Action = (*FakeAction)(nil)
@@ -214,6 +352,23 @@ var _ actions.Action = (*FakeAction)(nil)
 // filled in.
 func NewFakeAction(spec actions.Spec, results ...Result) *FakeAction {
 	return &FakeAction{s: newScript(spec, results)}
+}
+
+// On makes the fake answer the calls whose arguments match args (see
+// [Args]) from results, in call order (the last repeats; Times and After
+// work as everywhere), and returns f. Matchers are tried in the order they
+// were added; the first that matches answers. A call that no matcher
+// matches is answered by the results the fake was made with, when it was
+// made with some; otherwise it fails with an error wrapping [ErrUnmatched]
+// that shows its arguments and the matchers (and fails the kit's test, see
+// [WithTest]).
+//
+//	kit.Action("csm.takeover").
+//		On(actionstest.Args{"target": "secondary"}, actionstest.Succeeds(actions.Outputs{"msg": "IWNR3063I"})).
+//		On(actionstest.Args{"target": "primary"}, actionstest.Fails(errors.New("IWNR9013E")))
+func (f *FakeAction) On(args Args, results ...Result) *FakeAction {
+	f.s.on(args, results)
+	return f
 }
 
 // Spec returns the fake's spec.
@@ -236,16 +391,33 @@ func (f *FakeAction) Register(r *actions.Registry) error {
 
 // Run answers with the next result of the script.
 func (f *FakeAction) Run(ctx context.Context, call *actions.Call) (actions.Outputs, error) {
-	r := f.s.next(actions.KindAction, call)
+	r, err := f.s.next(actions.KindAction, call)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.wait(ctx, call); err != nil {
 		return nil, fmt.Errorf("fake action %s: %w", f.s.spec.Name, err)
+	}
+	if r.Func != nil {
+		v, err := r.Func(call)
+		if v == nil {
+			return nil, err
+		}
+		out, ok := v.(map[string]any)
+		if !ok {
+			return nil, actions.Permanent(fmt.Errorf("fake action %s: Answers returned %T, want actions.Outputs", f.s.spec.Name, v))
+		}
+		out, _ = deepCopy(out).(actions.Outputs)
+		return out, err
 	}
 	out, _ := deepCopy(r.Outputs).(actions.Outputs)
 	return out, r.Err
 }
 
 // FakeProbe is an [actions.Probe] that answers each call from a script of
-// [Result]s. It is safe for concurrent use.
+// [Result]s, or, with matchers ([FakeProbe.On]), from the script of the
+// first matcher that matches the call's arguments. It is safe for
+// concurrent use.
 type FakeProbe struct{ s *script }
 
 var _ actions.Probe = (*FakeProbe)(nil)
@@ -256,6 +428,17 @@ var _ actions.Probe = (*FakeProbe)(nil)
 // spec.Mutates must be false.
 func NewFakeProbe(spec actions.Spec, results ...Result) *FakeProbe {
 	return &FakeProbe{s: newScript(spec, results)}
+}
+
+// On makes the fake answer the calls whose arguments match args (see
+// [Args]) from results, and returns f; see [FakeAction.On].
+//
+//	kit.Probe("csm.ha").
+//		On(actionstest.Args{"target": "primary"}, actionstest.Returns(map[string]any{"role": "Active"})).
+//		On(actionstest.Args{"target": "secondary"}, actionstest.Returns(map[string]any{"role": "Standby"}))
+func (f *FakeProbe) On(args Args, results ...Result) *FakeProbe {
+	f.s.on(args, results)
+	return f
 }
 
 // Spec returns the fake's spec.
@@ -278,9 +461,16 @@ func (f *FakeProbe) Register(r *actions.Registry) error {
 
 // Observe answers with the next result of the script.
 func (f *FakeProbe) Observe(ctx context.Context, call *actions.Call) (any, error) {
-	r := f.s.next(actions.KindProbe, call)
+	r, err := f.s.next(actions.KindProbe, call)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.wait(ctx, call); err != nil {
 		return nil, fmt.Errorf("fake probe %s: %w", f.s.spec.Name, err)
+	}
+	if r.Func != nil {
+		v, err := r.Func(call)
+		return deepCopy(v), err
 	}
 	v := r.Value
 	if v == nil && r.Outputs != nil {

@@ -21,6 +21,12 @@
 // runbook target whose fields (host, port, username, password, ca_file,
 // fingerprint, insecure, ssh) say how to reach the server.
 //
-// The JSON shapes of the API live in wire.go, shared with the simulator in
-// package csmtest.
+// The JSON shapes of the API are exported types ([Reply], [TokenReply],
+// [HAStatus], [ServerInfo], [SessionShort], [Version], [ScheduledTask],
+// [Backup]), with the relationship status strings (Status* constants) and
+// the message ids (Msg* constants), shared with the simulator in package
+// csmtest. Where IBM does not document a field or a string (the fields of
+// serverinfo entries, the relationship status strings), the names are
+// modelled, kept in one place, and the statuses are configurable
+// (Options.SynchronizedStatuses).
 package csm

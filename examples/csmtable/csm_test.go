@@ -29,25 +29,6 @@ var (
 	target = map[string]any{"version": "6.3.11.0"}
 )
 
-// fake builds a fake with the real spec of a CSM probe or action, so that
-// the runbook's arguments and output references are checked as in
-// production.
-func fakeProbe(t *testing.T, kit *actionstest.Kit, name string, results ...actionstest.Result) {
-	spec, ok := csmplan.Registry().Spec(actions.KindProbe, name)
-	if !ok {
-		t.Fatalf("no probe %s", name)
-	}
-	kit.AddProbe(actionstest.NewFakeProbe(spec, results...))
-}
-
-func fakeAction(t *testing.T, kit *actionstest.Kit, name string, results ...actionstest.Result) {
-	spec, ok := csmplan.Registry().Spec(actions.KindAction, name)
-	if !ok {
-		t.Fatalf("no action %s", name)
-	}
-	kit.AddAction(actionstest.NewFakeAction(spec, results...))
-}
-
 func TestUpgradeWithoutStandby(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -99,16 +80,19 @@ func TestUpgradeWithoutStandby(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			kit := actionstest.NewKit()
-			fakeProbe(t, kit, "csm.ha", actionstest.Returns(map[string]any{"role": "Active", "status": "", "partner": ""}))
-			fakeProbe(t, kit, "csm.sessions", tt.sessions...)
-			fakeProbe(t, kit, "csm.version", tt.versions...)
-			fakeProbe(t, kit, "csm.tasks", actionstest.Returns([]any{map[string]any{"id": int64(1), "name": "hourly", "enabled": true, "running": false}}))
-			fakeAction(t, kit, "csm.backup", actionstest.Succeeds(actions.Outputs{"file": "b.zip", "size": int64(2048), "sha256": "ab"}))
-			fakeAction(t, kit, "csm.install", tt.install)
+			// The fakes carry the real specs of the CSM probes and actions,
+			// so that the runbook's arguments and output references are
+			// checked as in production, at load time and on every call.
+			kit := actionstest.NewKit(actionstest.WithTest(t), actionstest.WithSpecs(csmplan.Registry()))
+			kit.Probe("csm.ha", actionstest.Returns(map[string]any{"role": "Active", "status": "", "partner": ""}))
+			kit.Probe("csm.sessions", tt.sessions...)
+			kit.Probe("csm.version", tt.versions...)
+			kit.Probe("csm.tasks", actionstest.Returns([]any{map[string]any{"id": int64(1), "name": "hourly", "enabled": true, "running": false}}))
+			kit.Action("csm.backup", actionstest.Succeeds(actions.Outputs{"file": "b.zip", "size": int64(2048), "sha256": "ab"}))
+			kit.Action("csm.install", tt.install)
 			// Without a standby these never run: a call would fail the test.
 			for _, name := range []string{"csm.takeover", "csm.server", "csm.set_standby", "csm.reconnect", "csm.disable_tasks"} {
-				fakeAction(t, kit, name, actionstest.Fails(errors.New(name+" must not run without a standby")))
+				kit.Action(name, actionstest.Fails(errors.New(name+" must not run without a standby")))
 			}
 			reg := kit.Registry()
 			p, err := plan.Parse(csmplan.DefaultRunbookName, csmplan.DefaultRunbook(), plan.WithRegistry(reg))

@@ -20,10 +20,10 @@ import (
 
 // procedure is a fake CSM pair written from the procedure's notes alone,
 // independently of the simulator in csmtest: the probes and actions of the
-// default runbook, with their real specs, answer by their target argument
-// from this small state. Two servers at different levels never connect
-// (steps 8 and 9 of the procedure), unless acrossLevels (the other
-// reading, where the old-level server reconnects as standby).
+// default runbook, with their real specs, answer each target (matched by
+// its argument) from this small state. Two servers at different levels
+// never connect (steps 8 and 9 of the procedure), unless acrossLevels (the
+// other reading, where the old-level server reconnects as standby).
 type procedure struct {
 	mu           sync.Mutex
 	acrossLevels bool
@@ -31,7 +31,6 @@ type procedure struct {
 	partner      string // what the primary reports as its partner; "" means the secondary
 	servers      map[string]*fakeServer
 	synced       bool
-	log          []string // mutating calls and session reads, in order
 }
 
 type fakeServer struct {
@@ -48,18 +47,18 @@ func newProcedure() *procedure {
 	}}
 }
 
-func (p *procedure) other(name string) *fakeServer {
+func otherName(name string) string {
 	if name == "primary" {
-		return p.servers["secondary"]
+		return "secondary"
 	}
-	return p.servers["primary"]
+	return "primary"
 }
 
 // connect makes the two servers a pair when they can: the one that became
 // active last stays active, and a synchronized standby takes the active
 // server's configuration.
 func (p *procedure) connect(newest string) {
-	a, b := p.servers[newest], p.other(newest)
+	a, b := p.servers[newest], p.servers[otherName(newest)]
 	if a.level != b.level && !p.acrossLevels {
 		p.synced = false
 		return
@@ -69,145 +68,150 @@ func (p *procedure) connect(newest string) {
 	p.synced = true
 }
 
-func targetOf(call *actions.Call) string { s, _ := call.String("target"); return s }
+// kit returns the fakes of the default runbook's probes and actions: each
+// carries the real spec (the runbook's arguments are checked on every
+// call) and answers a call on a target from that server's state. A call on
+// any other target, or with arguments the real one refuses, fails t.
+func (p *procedure) kit(t *testing.T) *actionstest.Kit {
+	kit := actionstest.NewKit(actionstest.WithTest(t), actionstest.WithSpecs(csmplan.Registry()))
+	kit.Probe("csm.sessions", actionstest.Returns(sessionsSorted))
+	kit.Action("csm.backup", actionstest.Succeeds(actions.Outputs{"file": "b.zip", "size": int64(2048), "sha256": "ab"}))
+	kit.Action("csm.server", actionstest.Fails(errors.New("csm.server must not run unless stop_secondary_during_validation")))
+	ha, version, tasks := kit.Probe("csm.ha"), kit.Probe("csm.version"), kit.Probe("csm.tasks")
+	takeover, reconnect, install := kit.Action("csm.takeover"), kit.Action("csm.reconnect"), kit.Action("csm.install")
+	disableTasks, setStandby := kit.Action("csm.disable_tasks"), kit.Action("csm.set_standby")
+	for name := range p.servers {
+		on := actionstest.Args{"target": name}
+		ha.On(on, p.answer(name, p.ha))
+		version.On(on, p.answer(name, p.version))
+		tasks.On(on, p.answer(name, p.tasks))
+		takeover.On(on, p.answer(name, p.takeover))
+		reconnect.On(on, p.answer(name, p.reconnect))
+		install.On(on, p.answer(name, p.install))
+		disableTasks.On(on, p.answer(name, p.disableTasks))
+		setStandby.On(on, p.answer(name, p.setStandby))
+	}
+	return kit
+}
 
-func (p *procedure) registry(t *testing.T) *actions.Registry {
-	reg := actions.NewRegistry()
-	probe := func(name string, f func(call *actions.Call, s *fakeServer) any) {
-		spec, ok := csmplan.Registry().Spec(actions.KindProbe, name)
-		if !ok {
-			t.Fatalf("no probe %s", name)
-		}
-		must(t, reg.RegisterProbe(spec, func() actions.Probe {
-			return actions.ProbeFunc(func(_ context.Context, call *actions.Call) (any, error) {
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				return f(call, p.servers[targetOf(call)]), nil
-			})
-		}))
+// answer answers the calls on the server name with f, under the lock of
+// the procedure's state.
+func (p *procedure) answer(name string, f func(name string, call *actions.Call) (any, error)) actionstest.Result {
+	return actionstest.Answers(func(call *actions.Call) (any, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return f(name, call)
+	})
+}
+
+func (p *procedure) ha(name string, call *actions.Call) (any, error) {
+	s, o := p.servers[name], p.servers[otherName(name)]
+	partner := o.host
+	if p.partner != "" && name == "primary" {
+		partner = p.partner
 	}
-	action := func(name string, f func(call *actions.Call, s *fakeServer) (actions.Outputs, error)) {
-		spec, ok := csmplan.Registry().Spec(actions.KindAction, name)
-		if !ok {
-			t.Fatalf("no action %s", name)
-		}
-		must(t, reg.RegisterAction(spec, func() actions.Action {
-			return actions.ActionFunc(func(_ context.Context, call *actions.Call) (actions.Outputs, error) {
-				p.mu.Lock()
-				defer p.mu.Unlock()
-				p.log = append(p.log, name+" "+targetOf(call))
-				return f(call, p.servers[targetOf(call)])
-			})
-		}))
+	status := "Synchronized"
+	if !p.synced {
+		status = "Disconnected"
 	}
-	probe("csm.ha", func(call *actions.Call, s *fakeServer) any {
-		o := p.other(targetOf(call))
-		partner := o.host
-		if p.partner != "" && targetOf(call) == "primary" {
-			partner = p.partner
+	check := ""
+	if want, _ := actions.OptStringArg(call.Args, "expected_partner", ""); want != "" {
+		check = "ok"
+		if !strings.HasPrefix(want, partner) {
+			check = "the partner is " + partner + ", not " + want
 		}
-		status := "Synchronized"
-		if !p.synced {
-			status = "Disconnected"
-		}
-		check := ""
-		if want, _ := actions.OptStringArg(call.Args, "expected_partner", ""); want != "" {
-			check = "ok"
-			if !strings.HasPrefix(want, partner) {
-				check = "the partner is " + partner + ", not " + want
-			}
-		}
-		return map[string]any{"role": s.role, "partner": partner, "partner_check": check, "status": status, "ha_port": int64(9561)}
-	})
-	probe("csm.sessions", func(call *actions.Call, s *fakeServer) any {
-		p.log = append(p.log, "sessions "+targetOf(call))
-		return slices.Clone(sessionsSorted)
-	})
-	probe("csm.version", func(_ *actions.Call, s *fakeServer) any { return map[string]any{"version": s.level} })
-	probe("csm.tasks", func(_ *actions.Call, s *fakeServer) any {
-		if !s.tasks {
-			return []any{}
-		}
-		return []any{map[string]any{"id": int64(1), "name": "hourly", "enabled": true, "running": false}}
-	})
-	action("csm.backup", func(*actions.Call, *fakeServer) (actions.Outputs, error) {
-		return actions.Outputs{"file": "b.zip", "size": int64(2048), "sha256": "ab"}, nil
-	})
-	action("csm.takeover", func(call *actions.Call, s *fakeServer) (actions.Outputs, error) {
-		if s.role != "Standby" {
-			return nil, actions.Permanent(errors.New("takeover on the active server"))
-		}
-		s.role = "Active"
-		p.synced = false
-		if !p.noReconnect {
-			p.connect(targetOf(call)) // the old active reconnects, when it can
-		}
-		return actions.Outputs{"msg": "IWNR3063I", "text": "takeover"}, nil
-	})
-	action("csm.reconnect", func(call *actions.Call, s *fakeServer) (actions.Outputs, error) {
-		if role, _ := actions.OptStringArg(call.Args, "unless_role", ""); role == s.role {
-			return actions.Outputs{"sent": false, "msg": "", "text": ""}, nil
-		}
-		p.connect(p.newest(targetOf(call)))
-		return actions.Outputs{"sent": true, "msg": "IWNR3052I", "text": "reconnected"}, nil
-	})
-	action("csm.install", func(call *actions.Call, s *fakeServer) (actions.Outputs, error) {
-		// The procedure's rule, which csm.install's guard enforces: the
-		// manager is another server, and it is active.
-		manager, _ := actions.OptStringArg(call.Args, "manager", "")
-		if manager == targetOf(call) || p.servers[manager].role != "Active" {
-			return nil, actions.Permanent(fmt.Errorf("installer on %s while %s is %s", targetOf(call), manager, p.servers[manager].role))
-		}
-		s.level, _ = actions.OptStringArg(call.Args, "version", "")
-		// It comes back and reconnects to the manager, when it can.
-		p.connect(manager)
-		return actions.Outputs{"exit_code": int64(0), "version": s.level, "stdout_tail": ""}, nil
-	})
-	action("csm.disable_tasks", func(_ *actions.Call, s *fakeServer) (actions.Outputs, error) {
-		if s.role == "Standby" {
-			return actions.Outputs{"disabled": []any{}, "names": []any{}, "standby": true}, nil
-		}
-		s.tasks = false
-		return actions.Outputs{"disabled": []any{int64(1)}, "names": []any{"hourly"}, "standby": false}, nil
-	})
-	action("csm.set_standby", func(call *actions.Call, s *fakeServer) (actions.Outputs, error) {
-		active, _ := actions.OptStringArg(call.Args, "active_target", "")
-		if p.servers[active].level != s.level && !p.acrossLevels {
-			return nil, actions.Permanent(errors.New("IWNR9025E the servers are at different levels"))
-		}
-		p.connect(active)
-		return actions.Outputs{"msg": "IWNR3020I", "text": "standby"}, nil
-	})
-	action("csm.server", func(*actions.Call, *fakeServer) (actions.Outputs, error) {
-		return nil, errors.New("csm.server must not run unless stop_secondary_during_validation")
-	})
-	return reg
+	}
+	return map[string]any{"role": s.role, "partner": partner, "partner_check": check, "status": status, "ha_port": int64(9561)}, nil
+}
+
+func (p *procedure) version(name string, _ *actions.Call) (any, error) {
+	return map[string]any{"version": p.servers[name].level}, nil
+}
+
+func (p *procedure) tasks(name string, _ *actions.Call) (any, error) {
+	if !p.servers[name].tasks {
+		return []any{}, nil
+	}
+	return []any{map[string]any{"id": int64(1), "name": "hourly", "enabled": true, "running": false}}, nil
+}
+
+func (p *procedure) takeover(name string, _ *actions.Call) (any, error) {
+	s := p.servers[name]
+	if s.role != "Standby" {
+		return nil, actions.Permanent(errors.New("takeover on the active server"))
+	}
+	s.role = "Active"
+	p.synced = false
+	if !p.noReconnect {
+		p.connect(name) // the old active reconnects, when it can
+	}
+	return actions.Outputs{"msg": "IWNR3063I", "text": "takeover"}, nil
+}
+
+func (p *procedure) reconnect(name string, call *actions.Call) (any, error) {
+	if role, _ := actions.OptStringArg(call.Args, "unless_role", ""); role == p.servers[name].role {
+		return actions.Outputs{"sent": false, "msg": "", "text": ""}, nil
+	}
+	p.connect(p.newest(name))
+	return actions.Outputs{"sent": true, "msg": "IWNR3052I", "text": "reconnected"}, nil
+}
+
+func (p *procedure) install(name string, call *actions.Call) (any, error) {
+	// The procedure's rule, which csm.install's guard enforces: the
+	// manager is another server, and it is active.
+	manager, _ := actions.OptStringArg(call.Args, "manager", "")
+	if manager == name || p.servers[manager].role != "Active" {
+		return nil, actions.Permanent(fmt.Errorf("installer on %s while %s is %s", name, manager, p.servers[manager].role))
+	}
+	s := p.servers[name]
+	s.level, _ = actions.OptStringArg(call.Args, "version", "")
+	// It comes back and reconnects to the manager, when it can.
+	p.connect(manager)
+	return actions.Outputs{"exit_code": int64(0), "version": s.level, "stdout_tail": ""}, nil
+}
+
+func (p *procedure) disableTasks(name string, _ *actions.Call) (any, error) {
+	s := p.servers[name]
+	if s.role == "Standby" {
+		return actions.Outputs{"disabled": []any{}, "names": []any{}, "standby": true}, nil
+	}
+	s.tasks = false
+	return actions.Outputs{"disabled": []any{int64(1)}, "names": []any{"hourly"}, "standby": false}, nil
+}
+
+func (p *procedure) setStandby(name string, call *actions.Call) (any, error) {
+	active, _ := actions.OptStringArg(call.Args, "active_target", "")
+	if p.servers[active].level != p.servers[name].level && !p.acrossLevels {
+		return nil, actions.Permanent(errors.New("IWNR9025E the servers are at different levels"))
+	}
+	p.connect(active)
+	return actions.Outputs{"msg": "IWNR3020I", "text": "standby"}, nil
 }
 
 // newest returns the name of the server that stays active when the pair
 // connects after name's reconnect: the one that is active and did not
 // just ask.
 func (p *procedure) newest(name string) string {
-	if p.servers[name].role == "Active" && p.other(name).role == "Active" {
-		if name == "primary" {
-			return "secondary"
-		}
-		return "primary"
-	}
-	if p.servers[name].role == "Active" {
+	if p.servers[name].role == "Active" && p.servers[otherName(name)].role != "Active" {
 		return name
 	}
-	if name == "primary" {
-		return "secondary"
-	}
-	return "primary"
+	return otherName(name)
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
+// callLog shows the calls that change a server, and the reads of the sessions,
+// in order, as "csm.install primary" or "sessions primary".
+func callLog(kit *actionstest.Kit) []string {
+	var out []string
+	for _, c := range kit.Calls() {
+		target, _ := c.Args["target"].(string)
+		switch {
+		case c.Kind == actions.KindAction:
+			out = append(out, c.Name+" "+target)
+		case c.Name == "csm.sessions":
+			out = append(out, "sessions "+target)
+		}
 	}
+	return out
 }
 
 var sessionsSorted = []any{
@@ -255,13 +259,13 @@ func TestUpgradeFollowsTheProcedure(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(p)
 			}
-			reg := p.registry(t)
+			kit := p.kit(t)
+			reg := kit.Registry()
 			pl, err := plan.Parse(csmplan.DefaultRunbookName, csmplan.DefaultRunbook(), plan.WithRegistry(reg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			clk := actionstest.NewClock(actionstest.Epoch)
-			rep, err := runner.Run(context.Background(), pl, runner.Options{Registry: reg, Clock: clk, Params: map[string]any{
+			rep, err := runner.Run(context.Background(), pl, runner.Options{Registry: reg, Clock: kit.Clock, Params: map[string]any{
 				"primary": "csm1.example.com", "secondary": "csm2.example.com:9559", "password": "pw", "ca_file": "ca.pem",
 				"target_version": "6.3.11.0", "installer": []any{"/opt/setup.bin", "-i", "silent"},
 			}})
@@ -277,8 +281,9 @@ func TestUpgradeFollowsTheProcedure(t *testing.T) {
 					t.Errorf("reason %q, want %q in it", r, tt.why)
 				}
 			}
+			calls := callLog(kit)
 			var mutating []string
-			for _, l := range p.log {
+			for _, l := range calls {
 				if !strings.HasPrefix(l, "sessions ") {
 					mutating = append(mutating, l)
 				}
@@ -291,11 +296,11 @@ func TestUpgradeFollowsTheProcedure(t *testing.T) {
 			}
 			// The sessions are validated on the primary only after the
 			// secondary's tasks were disabled.
-			closed := slices.Index(p.log, "csm.disable_tasks secondary")
-			back := slices.Index(p.log, "csm.takeover primary")
-			for i, l := range p.log {
+			closed := slices.Index(calls, "csm.disable_tasks secondary")
+			back := slices.Index(calls, "csm.takeover primary")
+			for i, l := range calls {
 				if i > back && l == "sessions primary" && i < closed {
-					t.Errorf("the sessions were read on the primary (call %d) before the window was closed (call %d): %v", i, closed, p.log)
+					t.Errorf("the sessions were read on the primary (call %d) before the window was closed (call %d): %v", i, closed, calls)
 				}
 			}
 			for name, s := range p.servers {

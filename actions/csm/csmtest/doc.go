@@ -10,6 +10,14 @@
 //	...
 //	fmt.Println(pair.Summary(pair.TargetVersion())) // "simulator: invariants held"
 //
+// A test runs the default runbook against a pair in its own process, on a
+// virtual clock, in a few lines (see "Runs in a test" below):
+//
+//	pair := csmtest.NewPairForTest(t, csmtest.Options{Standby: true, Clock: clk})
+//	reg, err := csmplan.NewRegistry(pair.CSMOptions())
+//	...
+//	rep, err := runner.Run(ctx, p, runner.Options{Registry: reg, Clock: clk, Params: pair.Params()})
+//
 // # What it simulates
 //
 // Each server is a real TLS HTTP/1.1 server on its own loopback address
@@ -19,8 +27,9 @@
 // own (HAPort+1) to tell the two apart. Certificates are signed by a CA
 // generated in memory (ECDSA P-256; SANs both addresses and localhost):
 // clients must verify them with [Pair.CAPEM] or [Pair.CAFile]. The API lives
-// under /CSM/web as package csm describes it, with
-// the JSON shapes of package csm (wire.go):
+// under /CSM/web as package csm describes it, and answers with the JSON
+// shapes of package csm ([csm.Reply], [csm.TokenReply], [csm.HAStatus],
+// [csm.SessionShort], [csm.Version], [csm.ScheduledTask], [csm.Backup]):
 //
 //   - POST /system/v1/tokens (form username, password) answers {token};
 //     every other call needs the header X-Auth-Token (missing, unknown or
@@ -42,9 +51,10 @@
 //
 // Parameters must be form bodies (application/x-www-form-urlencoded): a POST
 // or PUT with another content type answers HTTP 400. Command failures answer
-// HTTP 200 with an E message (CSM.md: "an HTTP 200 with an ...E message is a
-// failure"), except: 400 bad request, 401 authentication, 404 unknown path,
-// session or task, 500 backup failure.
+// HTTP 200 with an E message (as CSM does: the last letter of a message id
+// is its severity, and an HTTP 200 whose message ends in E is a failure),
+// except: 400 bad request, 401 authentication, 404 unknown path, session or
+// task, 500 backup failure.
 //
 // # Time
 //
@@ -58,11 +68,16 @@
 //
 // # The modelled behaviour (not public facts)
 //
-// CSM.md lists what is public. The simulator needs more, and models it
-// simply; what a real server does may differ:
+// IBM documents the REST paths, the reply fields of /system/ha, sessions
+// and scheduled tasks, and a few message ids; not the fields of serverinfo
+// entries, the relationship status strings, the version reply, nor what
+// two servers at different levels do. The simulator needs all of it, and
+// models it simply; what a real server does may differ:
 //
-//   - Levels (the procedure's reading; CSM.md): a standby must be at the
-//     active server's level, so two servers at different levels never
+//   - Levels (the reading of IBM's upgrade procedure, whose commands say
+//     that "the standby server must be at the same level of the copy
+//     services management code as the active server"): a standby must be
+//     at the active server's level, so two servers at different levels never
 //     connect: their relationship reports "Disconnected (different levels)"
 //     (csm.StatusDifferentLevels), reconnect, setServerAsStandby and
 //     setStandbyServer between them answer IWNR9025E, and each keeps its
@@ -167,12 +182,13 @@
 //
 // # Message ids
 //
-// The ids CSM.md names are used for their purpose: IWNR3063I takeover,
+// The ids IBM documents are used for their purpose (the Msg* constants of
+// package csm, such as [csm.MsgTakeoverIssued]): IWNR3063I takeover,
 // IWNR3052I reconnected, IWNR3020I server made standby, IWNR3050I no HA
 // servers, IWNR3048I HA status, IWNR1026I session command completed,
-// IWNC1302E action not valid now. Where CSM.md names none, the simulator uses
-// its own ids in the IWNR9xxx range (simulator-only, never seen on a real
-// server):
+// IWNC1302E action not valid now. Where IBM documents none, the simulator
+// uses its own ids in the IWNR9xxx range (simulator-only, never seen on a
+// real server):
 //
 //	IWNR9001E  login: wrong user name or password (HTTP 401)
 //	IWNR9002E  missing, unknown or expired X-Auth-Token (HTTP 401)
@@ -255,4 +271,37 @@
 //
 //	argv := pair.InstallerArgv(os.Args[0], "csmtest-control")
 //	// run argv with CSM_HOST and CSM_PORT of the server to upgrade
+//
+// # Runs in a test
+//
+// A table-driven test of the default runbook needs no process of its own:
+// [ControlExecutor] runs the control program in the test's process (it
+// calls ControlMain with the command's arguments and environment), so the
+// installer and the stop/start commands go through the csm actions'
+// command path without exec, and the whole run is on the test's clock.
+//
+//   - [NewPairForTest] starts a pair and closes it when the test ends.
+//   - [Pair.CSMOptions] are the csm options whose commands, on every
+//     target, run with ControlExecutor: csmplan.NewRegistry(pair.CSMOptions())
+//     is the registry with every built-in and CSM action.
+//   - [Pair.Params] are the params of the default runbook for the pair:
+//     its servers, credentials, CA file and target version, maintain_dr
+//     when it has a standby, the installer and stop/start commands as
+//     [ControlProgram] command lines, and a backup directory the pair owns.
+//
+// For example, on a virtual clock from package actionstest:
+//
+//	clk := actionstest.NewClock(actionstest.Epoch)
+//	pair := csmtest.NewPairForTest(t, csmtest.Options{Standby: true, Clock: clk,
+//		InstallTime: 20 * time.Minute, Faults: []string{csmtest.FaultNoAutoReconnect}})
+//	reg, err := csmplan.NewRegistry(pair.CSMOptions())
+//	if err != nil { ... }
+//	p, err := plan.Parse(csmplan.DefaultRunbookName, csmplan.DefaultRunbook(), plan.WithRegistry(reg))
+//	if err != nil { ... }
+//	rep, err := runner.Run(ctx, p, runner.Options{Registry: reg, Clock: clk, Params: pair.Params()})
+//	// compare rep with go-cmp; pair.Summary(pair.TargetVersion()) sums up the safety monitor
+//
+// To run the control program as a real process instead (the exec path of
+// the csm actions), use the TestMain recipe above with the default
+// executor.
 package csmtest
