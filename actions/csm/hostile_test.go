@@ -46,9 +46,12 @@ func TestHostileServers(t *testing.T) {
 	t.Run("a slow drip is bounded by the request timeout", func(t *testing.T) {
 		t.Parallel()
 		never := make(chan struct{}) // the drip never goes on
-		c := hostileCSM(t, hostiletest.Reply{Body: `{"version":"6.3`, Pieces: []string{`.10.1"}`}, Tick: never}, 200*time.Millisecond)
+		c := hostileCSM(t, hostiletest.Reply{Body: `{"version":"6.3`, Pieces: []string{`.10.1"}`}, Tick: never}, 2*time.Second)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard only
 		defer cancel()
+		if _, err := c.Token(ctx); err != nil {
+			t.Fatal(err)
+		}
 		_, err := c.Version(ctx)
 		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 			t.Fatalf("err = %v, want the client's own request timeout", err)
