@@ -9,7 +9,7 @@ import (
 )
 
 // The JSON shapes of the CSM REST API, in one place. Field names marked
-// "modelled" are not documented publicly (see CSM.md): they are this
+// "modelled" are not documented publicly by IBM: they are this
 // project's model, shared by the client and the simulator, and are the only
 // place to change if a real server names them differently.
 
@@ -153,7 +153,7 @@ const (
 	RoleStandby = "Standby"
 )
 
-// Relationship status strings. Modelled (see CSM.md): configurable in the
+// Relationship status strings. Modelled (IBM does not publish them): configurable in the
 // runbook through its expectations.
 const (
 	StatusSynchronized           = "Synchronized"
@@ -237,7 +237,7 @@ type BackupList struct {
 	Backups []Backup `json:"backups"`
 }
 
-// Message ids named in CSM.md.
+// Message ids of IBM CSM with a known meaning (from IBM documentation and clients).
 const (
 	MsgTakeoverIssued   = "IWNR3063I"
 	MsgReconnected      = "IWNR3052I"

@@ -19,7 +19,7 @@ import (
 	"github.com/csmplan/csmplan/actions/csm"
 )
 
-// Simulator-only message ids: CSM.md names no id for these situations. The
+// Simulator-only message ids: no public source names an id for these situations. The
 // 9xxx range marks them as the simulator's own; see the package
 // documentation.
 const (

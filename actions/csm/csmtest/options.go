@@ -158,7 +158,7 @@ type Options struct {
 	// reconnects, sees the takeover and becomes Standby.
 	ReconnectDelay time.Duration
 	// TokenLifetime is how long a token is valid. Default
-	// DefaultTokenLifetime (CSM.md: about 2 hours, uncertain).
+	// DefaultTokenLifetime (about 2 hours by public accounts; uncertain).
 	TokenLifetime time.Duration
 	// SlowDelay is the real delay of fault slow-response. Default
 	// DefaultSlowDelay with actions.RealClock, VirtualSlowDelay otherwise.
