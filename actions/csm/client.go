@@ -478,6 +478,11 @@ func (c *Client) once(ctx context.Context, rq *request, tok string) (*http.Respo
 	defer cancel()
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
+	if err == nil && rctx.Err() != nil {
+		// The reply ended as the deadline fired: it may be cut short, so
+		// it is the timeout, not a reply.
+		err = rctx.Err()
+	}
 	if err != nil {
 		return nil, c.scrub(rq, err)
 	}
