@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/csmplan/csmplan/actions/remote"
 )
 
 const execArgsCommon = `
@@ -29,7 +29,8 @@ const execArgsCommon = `
       "description": "Variables added to the environment the program inherits; a name that is already set is replaced."
     },
     "dir": {"type": "string", "minLength": 1, "description": "Working directory of the program; by default the current directory."},
-    "stdin": {"type": "string", "description": "Text written to the program's standard input; by default the input is empty."}`
+    "stdin": {"type": "string", "description": "Text written to the program's standard input; by default the input is empty."},
+    "target": {"type": "string", "minLength": 1, "description": "The runbook target on whose host the program runs: over SSH when the target has an ssh mapping with a user (host from the target's host; ssh.port, ssh.key_file, ssh.known_hosts, ssh.agent), else on this machine. By default this machine."}`
 
 var execActionSpec = Spec{
 	Name:    "exec",
@@ -50,7 +51,7 @@ var execActionSpec = Spec{
   }
 }`),
 	Outputs: []Output{
-		{Name: "exit_code", Type: "integer", Description: "Exit code of the program; -1 when a signal killed it."},
+		{Name: "exit_code", Type: "integer", Description: "Exit code of the program; 128 plus the signal number when a signal killed it, as a shell reports it."},
 		{Name: "stdout", Type: "string", Description: "Standard output, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 		{Name: "stderr", Type: "string", Description: "Standard error, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 	},
@@ -69,72 +70,14 @@ var execProbeSpec = Spec{
   }
 }`),
 	Outputs: []Output{
-		{Name: "exit_code", Type: "integer", Description: "Exit code of the program; -1 when a signal killed it."},
+		{Name: "exit_code", Type: "integer", Description: "Exit code of the program; 128 plus the signal number when a signal killed it, as a shell reports it."},
 		{Name: "stdout", Type: "string", Description: "Standard output, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 		{Name: "stderr", Type: "string", Description: "Standard error, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 	},
 }
 
-// command is one program to run; it mirrors remote.Command so that the exec
-// built-ins can later run over any executor.
-type command struct {
-	argv   []string
-	env    map[string]string
-	dir    string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-}
-
-// runner runs a command to completion and returns its exit code. The error
-// is non-nil only when the command could not be started or ctx was done (the
-// command is then killed and the error wraps ctx.Err()).
-type runner interface {
-	run(ctx context.Context, cmd command) (exitCode int, err error)
-}
-
-// localRunner runs commands on this host with os/exec.
-type localRunner struct{}
-
-// waitDelay bounds how long a command's output pipes are drained after it
-// exited or was killed, in case a descendant that escaped its process group
-// still holds them.
-const waitDelay = 2 * time.Second
-
-func (localRunner) run(ctx context.Context, c command) (int, error) {
-	if err := ContextError(ctx); err != nil {
-		return -1, err
-	}
-	// A bare name is looked up in PATH; a path with a separator is used as
-	// is, relative to Dir.
-	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
-	cmd.Dir = c.dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
-	if len(c.env) > 0 {
-		env := os.Environ()
-		for _, k := range sortedKeys(c.env) {
-			env = append(env, k+"="+c.env[k])
-		}
-		cmd.Env = env // os/exec keeps the last value of a duplicated name
-	}
-	killGroup(cmd)
-	cmd.WaitDelay = waitDelay
-	if err := cmd.Start(); err != nil {
-		return -1, err
-	}
-	err := cmd.Wait()
-	if ctx.Err() != nil {
-		return -1, ContextError(ctx)
-	}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil, errors.Is(err, exec.ErrWaitDelay):
-		return cmd.ProcessState.ExitCode(), nil
-	case errors.As(err, &exitErr):
-		return exitErr.ExitCode(), nil
-	}
-	return -1, err
-}
+// newExecutor returns the executor of a call's target (nil: this machine).
+type newExecutor func(target map[string]any) (remote.Executor, error)
 
 // execArgs are the parsed arguments of exec.
 type execArgs struct {
@@ -197,14 +140,28 @@ func parseExec(args map[string]any, withCodes bool) (execArgs, error) {
 	return a, nil
 }
 
-// execResult runs the command of a and returns its outputs.
-func execRun(ctx context.Context, r runner, a execArgs) (code int, stdout, stderr *cappedBuffer, err error) {
+// execRun runs the command of a on the host of the call's target (this
+// machine when it names none) and returns its outputs.
+func execRun(ctx context.Context, newEx newExecutor, call *Call, a execArgs) (code int, stdout, stderr *cappedBuffer, err error) {
 	stdout, stderr = newCappedBuffer(maxOutput), newCappedBuffer(maxOutput)
-	c := command{argv: a.argv, env: a.env, dir: a.dir, stdout: stdout, stderr: stderr}
-	if a.stdin != nil {
-		c.stdin = strings.NewReader(*a.stdin)
+	var target map[string]any
+	if name, _ := OptStringArg(call.Args, "target", ""); name != "" {
+		if _, target, err = call.Target("target"); err != nil {
+			return -1, stdout, stderr, Permanent(err)
+		}
 	}
-	code, err = r.run(ctx, c)
+	ex, err := newEx(target)
+	if err != nil {
+		return -1, stdout, stderr, fmt.Errorf("exec %q: %w", a.argv[0], err)
+	}
+	if c, ok := ex.(io.Closer); ok {
+		defer c.Close()
+	}
+	c := remote.Command{Argv: a.argv, Env: a.env, Dir: a.dir, Stdout: stdout, Stderr: stderr}
+	if a.stdin != nil {
+		c.Stdin = strings.NewReader(*a.stdin)
+	}
+	code, err = ex.Run(ctx, c)
 	if err != nil {
 		if ctx.Err() != nil {
 			return code, stdout, stderr, fmt.Errorf("exec %q: %w", a.argv[0], ContextError(ctx))
@@ -222,7 +179,7 @@ func execOutputs(code int, stdout, stderr *cappedBuffer) Outputs {
 }
 
 // execAction runs a program and fails unless its exit code is acceptable.
-type execAction struct{ runner runner }
+type execAction struct{ newExecutor newExecutor }
 
 var (
 	_ Action    = (*execAction)(nil)
@@ -246,16 +203,13 @@ func (e *execAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	code, stdout, stderr, err := execRun(ctx, e.runner, a)
+	code, stdout, stderr, err := execRun(ctx, e.newExecutor, call, a)
 	if err != nil {
 		return nil, err
 	}
 	out := execOutputs(code, stdout, stderr)
 	if !slices.Contains(a.okCodes, code) {
 		msg := fmt.Sprintf("exec %q: exit code %d", a.argv[0], code)
-		if code == -1 {
-			msg = fmt.Sprintf("exec %q: killed by a signal", a.argv[0])
-		}
 		if !slices.Equal(a.okCodes, []int{0}) {
 			msg += fmt.Sprintf(" (ok_exit_codes %v)", a.okCodes)
 		}
@@ -268,7 +222,7 @@ func (e *execAction) Run(ctx context.Context, call *Call) (Outputs, error) {
 }
 
 // execProbe runs a program and observes its exit code and output.
-type execProbe struct{ runner runner }
+type execProbe struct{ newExecutor newExecutor }
 
 var (
 	_ Probe     = (*execProbe)(nil)
@@ -290,7 +244,7 @@ func (e *execProbe) Observe(ctx context.Context, call *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	code, stdout, stderr, err := execRun(ctx, e.runner, a)
+	code, stdout, stderr, err := execRun(ctx, e.newExecutor, call, a)
 	if err != nil {
 		return nil, err
 	}

@@ -98,8 +98,8 @@ func TestExecOutputsAndExitCodes(t *testing.T) {
 	}, {
 		name:    "killed by a signal",
 		args:    map[string]any{"argv": sh(`echo dying >&2; kill -9 $$`)},
-		want:    actions.Outputs{"exit_code": int64(-1), "stdout": "", "stderr": "dying\n"},
-		wantErr: []string{`exec "/bin/sh": killed by a signal: dying`},
+		want:    actions.Outputs{"exit_code": int64(128 + 9), "stdout": "", "stderr": "dying\n"}, // as a shell reports SIGKILL
+		wantErr: []string{`exec "/bin/sh": exit code 137: dying`},
 	}, {
 		name:    "zero not in ok_exit_codes",
 		args:    map[string]any{"argv": []any{"true"}, "ok_exit_codes": []any{1}},
@@ -206,5 +206,34 @@ func TestExecAlreadyCancelled(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the program ran although the context was cancelled (stat: %v)", err)
+	}
+}
+
+// exec runs through the same executor as csm.install: this machine by
+// default, the target's host over SSH when the target has ssh.user.
+func TestExecOnTarget(t *testing.T) {
+	t.Parallel()
+	reg := actions.Default()
+	a, err := reg.NewAction("exec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(target map[string]any) *actions.Call {
+		c := newCall("exec", map[string]any{"argv": []any{"echo", "hi"}, "target": "t"})
+		if target != nil {
+			c.Targets = map[string]map[string]any{"t": target}
+		}
+		return c
+	}
+	out, err := a.Run(context.Background(), call(map[string]any{"host": "h"}))
+	if err != nil || out["stdout"] != "hi\n" {
+		t.Fatalf("a target without ssh runs here: %v, %v", out, err)
+	}
+	_, err = a.Run(context.Background(), call(map[string]any{"host": "127.0.0.1:9559", "ssh": map[string]any{"user": "u"}}))
+	if err == nil || !strings.Contains(err.Error(), `remote: ssh config for "127.0.0.1"`) || !actions.IsPermanent(err) {
+		t.Fatalf("a target with ssh.user: err = %v, want the SSH executor's permanent config error for the host without its port", err)
+	}
+	if _, err := a.Run(context.Background(), call(nil)); err == nil || !strings.Contains(err.Error(), `no target named "t"`) {
+		t.Fatalf("an unknown target: err = %v", err)
 	}
 }

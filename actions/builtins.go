@@ -21,12 +21,12 @@ func RegisterBuiltins(r *Registry) error {
 		errs = append(errs, r.RegisterProbe(spec, newProbe))
 	}
 	action(logSpec, func() Action { return logAction{} })
-	action(execActionSpec, func() Action { return &execAction{runner: localRunner{}} })
+	action(execActionSpec, func() Action { return &execAction{newExecutor: ExecutorFor} })
 	action(httpActionSpec, func() Action { return &httpAction{} })
 	action(sleepSpec, func() Action { return sleepAction{} })
 	action(manualSpec, func() Action { return manualAction{} })
 	probe(valueSpec, func() Probe { return valueProbe{} })
-	probe(execProbeSpec, func() Probe { return &execProbe{runner: localRunner{}} })
+	probe(execProbeSpec, func() Probe { return &execProbe{newExecutor: ExecutorFor} })
 	probe(httpProbeSpec, func() Probe { return &httpProbe{} })
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("register built-ins: %w", err)

@@ -176,73 +176,8 @@ func (cc *clientCache) get(t *target) (*cachedClient, error) {
 	return c, nil
 }
 
-// sshConfig builds the SSH configuration of a target with an ssh mapping
-// that names a user; ok is false when the target has none. Errors name the
-// field ("ssh.port: ...") but not the target.
-func sshConfig(t map[string]any) (cfg remote.SSHConfig, ok bool, err error) {
-	if !actions.HasArg(t, "ssh") {
-		return cfg, false, nil
-	}
-	m, isMap := t["ssh"].(map[string]any)
-	if !isMap {
-		err := actions.ArgTypeError("ssh", "a mapping (user, port, key_file, known_hosts, agent)", t["ssh"])
-		return cfg, false, fieldError("ssh", "%w", problem(err))
-	}
-	str := func(field string) (string, error) {
-		s, err := actions.OptStringArg(m, field, "")
-		if err != nil {
-			return "", fieldError("ssh."+field, "%w", problem(err))
-		}
-		return s, nil
-	}
-	if cfg.User, err = str("user"); err != nil || cfg.User == "" {
-		return cfg, false, err
-	}
-	host, _ := t["host"].(string)
-	if h, _, err := splitHost(host, 0); err == nil {
-		host = h
-	}
-	if strings.TrimSpace(host) == "" {
-		return cfg, false, fieldError("host", "is required")
-	}
-	cfg.Host = host
-	if actions.HasArg(m, "port") {
-		n, err := actions.IntArg(m, "port")
-		if err != nil || n < 1 || n > 65535 {
-			return cfg, false, fieldError("ssh.port", "want an integer in 1..65535, got %v", m["port"])
-		}
-		cfg.Port = n
-	}
-	if cfg.KeyFile, err = str("key_file"); err != nil {
-		return cfg, false, err
-	}
-	if cfg.KnownHostsFile, err = str("known_hosts"); err != nil {
-		return cfg, false, err
-	}
-	if cfg.UseAgent, err = actions.OptBoolArg(m, "agent", false); err != nil {
-		return cfg, false, fieldError("ssh.agent", "want a boolean (or \"true\"/\"false\"), got %v", m["agent"])
-	}
-	return cfg, true, nil
-}
-
-func fieldError(field, format string, args ...any) error {
-	return actions.Permanent(fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...)))
-}
-
-// DefaultExecutor runs commands for a target: over SSH when the target has
-// an ssh mapping with a user (host from the target's host; port, key_file,
-// known_hosts and agent from the mapping), else on this machine.
+// DefaultExecutor runs commands for a target: [actions.ExecutorFor], over
+// SSH when the target has an ssh mapping with a user, else on this machine.
 func DefaultExecutor(t map[string]any) (remote.Executor, error) {
-	cfg, ok, err := sshConfig(t)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return remote.Local{}, nil
-	}
-	s, err := remote.NewSSH(cfg)
-	if err != nil {
-		return nil, actions.Permanent(err)
-	}
-	return s, nil
+	return actions.ExecutorFor(t)
 }
