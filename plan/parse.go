@@ -40,7 +40,7 @@ func Parse(filename string, src []byte, opts ...Option) (*Plan, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d := &decoder{p: &problems{file: filename, src: src, schema: map[Pos]bool{}}, cfg: cfg, budget: maxNodes}
+	d := &decoder{p: &problems{file: filename, src: newSource(src), schema: map[Pos]bool{}}, cfg: cfg, budget: maxNodes}
 	pl := d.load(filename, src)
 	if err := d.p.err(); err != nil {
 		return nil, err
@@ -98,7 +98,7 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 		d.p.add(ErrSyntax, Pos{Line: 1, Column: 1}, 0, "", "runbook is empty: want a mapping with apiVersion, kind, name and steps")
 		return nil
 	}
-	if pos, ok := binaryAt(src); ok {
+	if pos, ok := binaryAt(d.p.src); ok {
 		d.p.add(ErrSyntax, pos, 1, "", "not a text file: invalid UTF-8 or a NUL byte here")
 		return nil
 	}
@@ -141,7 +141,7 @@ func (d *decoder) parseWhole(src []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		d.syntax(src, err)
+		d.syntax(err)
 		return nil
 	}
 	var next yaml.Node
@@ -150,14 +150,14 @@ func (d *decoder) parseWhole(src []byte) *yaml.Node {
 		d.p.add(ErrSyntax, Pos{Line: next.Line, Column: next.Column}, 3, "", "a runbook file holds one YAML document; a second one starts here")
 		return nil
 	case !errors.Is(err, io.EOF):
-		d.syntax(src, err)
+		d.syntax(err)
 		return nil
 	}
 	return &doc
 }
 
-func (d *decoder) syntax(src []byte, err error) {
-	pos, msg := syntaxError(src, err)
+func (d *decoder) syntax(err error) {
+	pos, msg := syntaxError(d.p.src, err)
 	if strings.Contains(msg, "exceeded max depth") {
 		d.p.add(ErrTooLarge, pos, 0, "", "runbook is nested too deeply")
 		return
@@ -166,13 +166,14 @@ func (d *decoder) syntax(src []byte, err error) {
 }
 
 // binaryAt returns the position of the first NUL byte or invalid UTF-8.
-func binaryAt(src []byte) (Pos, bool) {
+func binaryAt(s *source) (Pos, bool) {
+	src := s.text
 	bad := bytes.IndexByte(src, 0)
-	if utf8.Valid(src) && bad < 0 {
-		return Pos{}, false
-	}
 	if bad < 0 {
-		for i := 0; i < len(src); {
+		bad = len(src)
+	}
+	if !utf8.Valid(src[:bad]) {
+		for i := 0; i < bad; {
 			r, n := utf8.DecodeRune(src[i:])
 			if r == utf8.RuneError && n <= 1 {
 				bad = i
@@ -181,8 +182,10 @@ func binaryAt(src []byte) (Pos, bool) {
 			i += n
 		}
 	}
-	lines := splitLines(src[:bad])
-	return Pos{Line: len(lines), Column: len(lines[len(lines)-1]) + 1}, true
+	if bad == len(src) {
+		return Pos{}, false
+	}
+	return s.pos(bad), true
 }
 
 // checkDuplicates reports duplicate keys in every mapping (yaml.v3 keeps

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
@@ -138,6 +139,7 @@ func TestParseProblems(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", `t.yaml:1:1: a runbook is a mapping`, plan.ErrSchema},
 		{"empty", "  \n", `t.yaml:1:1: runbook is empty`, plan.ErrSyntax},
 		{"binary", "apiVersion: \x00\xff", `t.yaml:1:13: not a text file`, plan.ErrSyntax},
+		{"invalid UTF-8 before a NUL", head + "title: é\xff\n\x00", `t.yaml:4:9: not a text file`, plan.ErrSyntax},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,5 +268,35 @@ func TestParseCROnlyLineEndings(t *testing.T) {
 	plan.Render(&b, err, plan.RenderOptions{})
 	if want := "t.yaml:6:5: unknown key \"tiemout\" in step\n6 |     tiemout: 5m\n"; !strings.HasPrefix(b.String(), want) {
 		t.Errorf("render:\n%q\nwant prefix %q", b.String(), want)
+	}
+}
+
+// A runbook written as one line shows, in a frame, only the part of the
+// line around the culprit.
+func TestRenderCutsLongLines(t *testing.T) {
+	t.Parallel()
+	var steps []string
+	for i := 0; i < 100; i++ {
+		steps = append(steps, fmt.Sprintf(`{"id": "s%d", "action": "log", "with": {"message": "x"}}`, i))
+	}
+	src := `{"apiVersion": "csmplan/v1", "kind": "Runbook", "name": "t", "steps": [` + strings.Join(steps, ", ") + `, {"id": "b", "actoin": "log"}]}` + "\n"
+	_, err := plan.Parse("t.yaml", []byte(src))
+	var b bytes.Buffer
+	plan.Render(&b, err, plan.RenderOptions{})
+	lines := strings.Split(b.String(), "\n")
+	want := fmt.Sprintf("t.yaml:1:%d: unknown key \"actoin\" in step", strings.Index(src, `"actoin"`)+1)
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], want) {
+		t.Fatalf("render:\n%s", b.String())
+	}
+	frame, underline := lines[1], lines[2]
+	if n := utf8.RuneCountInString(frame); n > 130 {
+		t.Errorf("frame line of %d runes: %q", n, frame)
+	}
+	if !strings.HasPrefix(frame, "1 | …") || !strings.HasSuffix(frame, `"actoin": "log"}]}`) {
+		t.Errorf("frame = %q, want the end of the line after an ellipsis", frame)
+	}
+	at := strings.Index(underline, "^")
+	if got := string([]rune(frame)[utf8.RuneCountInString(underline[:at]):]); !strings.HasPrefix(got, `"actoin"`) || !strings.HasSuffix(underline, "^^^^^^^^") {
+		t.Errorf("the underline points at %q:\n%s\n%s", got, frame, underline)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,4 +234,45 @@ func readFuzzInput(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return []byte(s), nil
+}
+
+// allocated returns the bytes allocated while f runs.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestLoadGrowsLinearly loads each shape at two sizes, n and 4n, and checks
+// that loading the larger allocates at most growthLimit times as much: work
+// that grows with the square of the size shows as 16 times. Allocation is a
+// measure of work that does not depend on the machine's load, unlike time.
+//
+// The test does not run in parallel: the allocation counters are shared by
+// the whole process.
+func TestLoadGrowsLinearly(t *testing.T) {
+	const n, growthLimit = 16 << 10, 8
+	load(validRunbook(n)) // compile the schema once
+	for _, shape := range []struct {
+		name string
+		gen  func(int) []byte
+	}{
+		{"duplicate-ids", duplicateIDsRunbook},
+		{"many-errors", manyErrorsRunbook},
+		{"one-line-errors", oneLineErrorsRunbook},
+		{"valid", validRunbook},
+	} {
+		small, large := shape.gen(n), shape.gen(4*n)
+		var smallProblems, largeProblems int
+		a := allocated(func() { smallProblems = load(small) })
+		b := allocated(func() { largeProblems = load(large) })
+		ratio := float64(b) / float64(a)
+		t.Logf("%s: %.1f", shape.name, ratio)
+		if ratio > growthLimit {
+			t.Errorf("%s: %d bytes allocate %d, %d bytes allocate %d: %.1f times as much for 4 times the input (%d and %d problems)",
+				shape.name, len(small), a, len(large), b, ratio, smallProblems, largeProblems)
+		}
+	}
 }

@@ -22,7 +22,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 const maxSyntaxProbes = 400
 
 // syntaxError turns a yaml.v3 error into a positioned message.
-func syntaxError(src []byte, err error) (Pos, string) {
+func syntaxError(src *source, err error) (Pos, string) {
 	msg := err.Error()
 	reported := 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -31,44 +31,30 @@ func syntaxError(src []byte, err error) (Pos, string) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	lines := splitLines(src)
 	if strings.HasPrefix(msg, "unknown anchor") {
 		// unknown anchor 'x' referenced: find the alias in the source.
 		name := strings.TrimSuffix(strings.TrimPrefix(msg, "unknown anchor '"), "' referenced")
-		for i, l := range lines {
-			if j := bytes.Index(l, []byte("*"+name)); j >= 0 {
-				return Pos{Line: i + 1, Column: utf8.RuneCount(l[:j]) + 1}, "unknown anchor " + strconv.Quote(name) + ": an alias *" + name + " needs an anchor &" + name + " before it"
-			}
+		if j := bytes.Index(src.text, []byte("*"+name)); j >= 0 {
+			return src.pos(j), "unknown anchor " + strconv.Quote(name) + ": an alias *" + name + " needs an anchor &" + name + " before it"
 		}
 		return Pos{}, msg
 	}
-	line := culpritLine(src, lines, reported)
+	line := culpritLine(src, reported)
 	if line == 0 {
 		line = max(reported, 1)
 	}
-	if line > len(lines) {
-		line = len(lines)
-	}
-	text := []byte{}
-	if line >= 1 && line <= len(lines) {
-		text = trimBreak(lines[line-1])
-	}
-	col, hint := culpritColumn(text, msg)
+	line = min(line, src.lines())
+	col, hint := culpritColumn(src.line(line), msg)
 	return Pos{Line: line, Column: col}, explain(msg) + hint
 }
 
 // culpritLine returns the first line n >= the reported line - 1 such that
 // the first n lines do not parse, or 0.
-func culpritLine(src []byte, lines [][]byte, reported int) int {
+func culpritLine(src *source, reported int) int {
 	start := max(reported-1, 1)
-	off := 0
-	for i := 0; i < start-1 && i < len(lines); i++ {
-		off += len(lines[i])
-	}
-	for n, probes := start, 0; n <= len(lines) && probes < maxSyntaxProbes; n, probes = n+1, probes+1 {
-		off += len(lines[n-1])
+	for n, probes := start, 0; n <= src.lines() && probes < maxSyntaxProbes; n, probes = n+1, probes+1 {
 		var node yaml.Node
-		if err := yaml.Unmarshal(src[:off], &node); err != nil {
+		if err := yaml.Unmarshal(src.text[:src.lineEnd(n)], &node); err != nil {
 			return n
 		}
 	}
