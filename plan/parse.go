@@ -87,6 +87,8 @@ type decoder struct {
 	incomplete map[*Step]bool
 	// deferred checks run once the whole document is decoded.
 	deferred []func()
+	known    known
+	suggest  suggester
 }
 
 func (d *decoder) load(filename string, src []byte) *Plan {
@@ -632,17 +634,7 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 	if !strings.Contains(s, "${") {
 		return s
 	}
-	quoted := 0
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		quoted = 1
-	}
-	multiline := n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(s, "\n")
-	col := func(off int) Pos {
-		if multiline {
-			return nodePos(n)
-		}
-		return Pos{Line: n.Line, Column: n.Column + quoted + utf8.RuneCountInString(s[:off])}
-	}
+	col := d.columns(n)
 	t, lit, err := parseTemplate(s, nodePos(n), col)
 	if err != nil {
 		var re *refError
@@ -662,6 +654,85 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 		}
 	}
 	return t
+}
+
+// columns returns a function that gives the source position of a byte
+// offset in the value of scalar n. Offsets must not decrease: it walks the
+// value and its source text once, side by side, so that the escapes of a
+// quoted scalar (a "\t", a doubled single quote) count as written. A value
+// that is not written on one line as it is (a block scalar, a scalar folded
+// over lines, a tagged one) maps every offset to the scalar's position.
+func (d *decoder) columns(n *yaml.Node) func(off int) Pos {
+	start := nodePos(n)
+	whole := func(int) Pos { return start }
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n") {
+		return whole
+	}
+	line := d.p.src.line(n.Line)
+	i := d.p.src.runeOffset(line, n.Line, n.Column-1) // in line
+	var quote byte
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		quote = '"'
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		quote = '\''
+	}
+	col := n.Column
+	if quote != 0 {
+		if i >= len(line) || line[i] != quote {
+			return whole
+		}
+		i, col = i+1, col+1
+	}
+	v, failed := 0, false // v: bytes of the value walked
+	return func(off int) Pos {
+		if off < v {
+			failed = true
+		}
+		for !failed && v < off {
+			r, size := utf8.DecodeRuneInString(n.Value[v:])
+			w := 0 // bytes of source that wrote r
+			switch {
+			case i >= len(line):
+			case quote == '"' && line[i] == '\\':
+				w = escapeLen(line[i:])
+			case quote == '\'' && r == '\'':
+				if strings.HasPrefix(string(line[i:min(i+2, len(line))]), "''") {
+					w = 2
+				}
+			default:
+				if sr, ss := utf8.DecodeRune(line[i:]); sr == r {
+					w = ss
+				}
+			}
+			if w == 0 || i+w > len(line) {
+				failed = true
+				break
+			}
+			v, i, col = v+size, i+w, col+utf8.RuneCount(line[i:i+w])
+		}
+		if failed {
+			return start
+		}
+		return Pos{Line: n.Line, Column: col}
+	}
+}
+
+// escapeLen returns the length of the escape sequence of a double-quoted
+// YAML scalar at the start of b, which starts with a backslash.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case 'x':
+		return 4
+	case 'u':
+		return 6
+	case 'U':
+		return 10
+	}
+	return 2
 }
 
 // semantic reports a problem at a node unless the schema already reported

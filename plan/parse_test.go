@@ -116,6 +116,10 @@ func TestParseProblems(t *testing.T) {
 		{"bad duration", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10 minutes\n", `t.yaml:8:14: "timeout": "10 minutes" is not a duration`, plan.ErrSchema},
 		{"duration without unit", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10\n", `t.yaml:8:14:`, nil},
 		{"unknown param", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"${params.nope}\"}\n", `t.yaml:7:22: ${params.nope}: unknown param "nope"`, plan.ErrReference},
+		{"reference after an escape", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"a\\tb\\u00e9 ${params.x}\"}\n", `t.yaml:7:33: ${params.x}: unknown param "x"`, plan.ErrReference},
+		{"reference after a quoted quote", head + "steps:\n  - id: a\n    action: log\n    with: {message: 'a''b ${params.x}'}\n", `t.yaml:7:27: ${params.x}: unknown param "x"`, plan.ErrReference},
+		{"reference after a wide character", head + "steps:\n  - id: a\n    action: log\n    with:\n      message: é ${params.x}\n", `t.yaml:8:18: ${params.x}: unknown param "x"`, plan.ErrReference},
+		{"reference in a folded scalar", head + "steps:\n  - id: a\n    action: log\n    with:\n      message: a\n        ${params.x}\n", `t.yaml:8:16: ${params.x}: unknown param "x"`, plan.ErrReference},
 		{"unknown scope", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"x ${param.nope}\"}\n", `t.yaml:7:24: reference ${param.nope}: unknown scope "param"`, plan.ErrReference},
 		{"forward reference", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"${steps.b.outputs.message}\"}\n  - id: b\n    action: log\n    with: {message: x}\n", `t.yaml:7:22: ${steps.b.outputs.message} refers to step "b", which comes later (line 8)`, plan.ErrReference},
 		{"var before save", head + "steps:\n  - id: a\n    pre: [{value: \"${vars.x}\"}]\n  - id: b\n    pre: [{value: true, save: x}]\n", `t.yaml:6:20: ${vars.x} is used before it is saved (saved at line 8)`, plan.ErrReference},
@@ -298,5 +302,51 @@ func TestRenderCutsLongLines(t *testing.T) {
 	at := strings.Index(underline, "^")
 	if got := string([]rune(frame)[utf8.RuneCountInString(underline[:at]):]); !strings.HasPrefix(got, `"actoin"`) || !strings.HasSuffix(underline, "^^^^^^^^") {
 		t.Errorf("the underline points at %q:\n%s\n%s", got, frame, underline)
+	}
+}
+
+// Every bad reference is reported; suggestions stop once the load has
+// spent its budget on them, so that many bad references to many names do
+// not cost their product.
+func TestParseSuggestionsWithinBudget(t *testing.T) {
+	t.Parallel()
+	const n = 2000
+	var b strings.Builder
+	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nparams:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  param%04d: {type: string}\n", i)
+	}
+	b.WriteString("steps:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {id: s%d, action: log, with: {message: \"${params.parma%04d}\"}}\n", i, i)
+	}
+	_, err := plan.Parse("t.yaml", []byte(b.String()))
+	errs := plan.Errors(err)
+	if len(errs) != n {
+		t.Fatalf("%d problems, want %d", len(errs), n)
+	}
+	if first := errs[0]; first.Suggestion != "param0000" {
+		t.Errorf("first problem: %v, want the suggestion param0000", first)
+	}
+	if last := errs[n-1]; last.Suggestion != "" || !strings.Contains(last.Msg, `unknown param "parma1999"`) {
+		t.Errorf("last problem: %v, want it without a suggestion", last)
+	}
+}
+
+// A message lists at most ten names.
+func TestParseUnknownTargetListsTenTargets(t *testing.T) {
+	t.Parallel()
+	reg := actions.NewRegistry()
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`)},
+		func() actions.Action { return nil }))
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\ntargets:\n"
+	for i := 11; i >= 0; i-- {
+		src += fmt.Sprintf("  t%02d: {host: h}\n", i)
+	}
+	src += "steps:\n  - id: a\n    action: site.ping\n    with: {target: t0}\n"
+	_, err := plan.Parse("t.yaml", []byte(src), plan.WithRegistry(reg))
+	want := `t.yaml:20:20: unknown target "t0" (targets: t00, t01, t02, t03, t04, t05, t06, t07, t08, t09 and 2 more) (did you mean "t00"?)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }

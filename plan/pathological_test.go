@@ -259,6 +259,7 @@ func TestLoadGrowsLinearly(t *testing.T) {
 		name string
 		gen  func(int) []byte
 	}{
+		{"refs", refsRunbook},
 		{"duplicate-ids", duplicateIDsRunbook},
 		{"many-errors", manyErrorsRunbook},
 		{"one-line-errors", oneLineErrorsRunbook},
