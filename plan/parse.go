@@ -40,7 +40,7 @@ func Parse(filename string, src []byte, opts ...Option) (*Plan, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d := &decoder{p: &problems{file: filename, src: newSource(src), schema: map[Pos]bool{}}, cfg: cfg, budget: maxNodes}
+	d := &decoder{p: &problems{file: filename, src: newSource(src), schema: map[Pos]bool{}}, cfg: cfg}
 	pl := d.load(filename, src)
 	if err := d.p.err(); err != nil {
 		return nil, err
@@ -71,15 +71,10 @@ func readAndParse(name string, open func() (io.ReadCloser, error), opts []Option
 	return Parse(name, src, opts...)
 }
 
-// maxNodes bounds the YAML nodes a runbook may expand to, aliases included
-// (no "billion laughs").
-const maxNodes = 2_000_000
-
 type decoder struct {
-	p      *problems
-	cfg    loadConfig
-	budget int
-	plan   *Plan
+	p    *problems
+	cfg  loadConfig
+	plan *Plan
 	// nodes keeps the YAML node of each `with:` value for argument checks.
 	nodes map[*Value]*yaml.Node
 	// incomplete steps have unknown keys, which the schema reports: checks
@@ -116,6 +111,10 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 		return nil
 	}
 	if !d.checkDuplicates(root, 0) {
+		return nil
+	}
+	if alias, msg := aliasProblem(root); alias != nil {
+		d.p.add(ErrTooLarge, nodePos(alias), len(alias.Value)+1, "", "%s", msg)
 		return nil
 	}
 	// The schema check and the decoding only read the node tree: they run
@@ -582,13 +581,6 @@ func (d *decoder) decode(n *yaml.Node, into *Value) any {
 	if n == nil {
 		return nil
 	}
-	d.budget--
-	if d.budget == 0 {
-		d.semantic(ErrTooLarge, n, "runbook expands to more than %d YAML nodes (aliases included)", maxNodes)
-	}
-	if d.budget <= 0 {
-		return nil
-	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
@@ -665,7 +657,7 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 func (d *decoder) columns(n *yaml.Node) func(off int) Pos {
 	start := nodePos(n)
 	whole := func(int) Pos { return start }
-	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n") {
+	if d.p.src == nil || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n") {
 		return whole
 	}
 	line := d.p.src.line(n.Line)

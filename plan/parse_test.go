@@ -203,6 +203,8 @@ func TestParseLimits(t *testing.T) {
 	if _, err := plan.Parse("big.yaml", big); !errors.Is(err, plan.ErrTooLarge) {
 		t.Errorf("big: %v", err)
 	}
+	// Each line has ten aliases to the line before: the aliases of line 6
+	// cross a million nodes at the eighth.
 	bomb := "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
 	prev := "a"
 	for i := 0; i < 9; i++ {
@@ -210,13 +212,59 @@ func TestParseLimits(t *testing.T) {
 		bomb += fmt.Sprintf("%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", name, name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
 		prev = name
 	}
-	if _, err := plan.Parse("bomb.yaml", []byte(bomb)); err == nil {
-		t.Errorf("billion laughs accepted")
+	_, err := plan.Parse("bomb.yaml", []byte(bomb))
+	if want := "bomb.yaml:6:38: aliases expand to more than 1000000 nodes"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("billion laughs: %v, want %s", err, want)
 	}
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
-	if _, err := plan.Parse("deep.yaml", []byte("a: "+deep)); err == nil {
-		t.Errorf("deep nesting accepted")
+	_, err = plan.Parse("deep.yaml", []byte("a: "+deep))
+	if want := "deep.yaml:1:204: runbook is nested more than 200 levels deep"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("deep nesting: %v, want %s", err, want)
 	}
+}
+
+// Aliases are counted before anything walks the document: an alias inside
+// its own anchor, or aliases that repeat too much, are refused at the
+// alias, however the document uses them.
+func TestParseAliases(t *testing.T) {
+	t.Parallel()
+	head := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\n"
+	long := strings.Repeat("x", 1<<20)
+	tests := []struct {
+		name, src, want string
+	}{
+		{"alias inside its anchor", head + "steps:\n  - &s {id: a, action: log, with: {message: [*s]}}\n",
+			`t.yaml:5:46: alias *s is inside its own anchor &s: it would repeat itself forever`},
+		{"merge of its own anchor", head + "params:\n  p: &p {type: string, <<: *p}\nsteps: []\n",
+			`t.yaml:5:28: alias *p is inside its own anchor &p`},
+		{"list merge of its own anchor", head + "params:\n  p: &p {type: string, <<: [*p]}\nsteps: []\n",
+			`t.yaml:5:29: alias *p is inside its own anchor &p`},
+		{"arguments repeated", head + "steps:\n  - {id: a, action: log, with: &w {message: [" + strings.Repeat("x, ", 300000) + "x]}}\n" +
+			strings.Repeat("  - {id: b, action: log, with: *w}\n", 4),
+			`t.yaml:9:32: aliases expand to more than 1000000 nodes`},
+		{"text repeated", head + "params:\n  p: {type: string, default: &d " + long + "}\n  q: {default: [" + strings.Repeat("*d, ", 16) + "*d]}\n",
+			`t.yaml:6:81: aliases repeat more than 16 MiB of text`},
+		{"list merges doubling", head + "params:\n  m0: &m0 {type: string}\n  m1: &m1 {description: d}\n" + mergeChain(2, 40),
+			`t.yaml:29:19: aliases expand to more than 1000000 nodes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := plan.Parse("t.yaml", []byte(tt.src))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, plan.ErrTooLarge) {
+				t.Errorf("err = %.300v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// mergeChain returns params m<from>..m<to-1>, each merging the two before.
+func mergeChain(from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "  m%d: &m%d {<<: [*m%d, *m%d]}\n", i, i, i-1, i-2)
+	}
+	return b.String()
 }
 
 func TestCustomRegistry(t *testing.T) {
@@ -348,5 +396,26 @@ func TestParseUnknownTargetListsTenTargets(t *testing.T) {
 	want := `t.yaml:20:20: unknown target "t0" (targets: t00, t01, t02, t03, t04, t05, t06, t07, t08, t09 and 2 more) (did you mean "t00"?)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// A list given as text, such as on a command line, is refused if its
+// aliases repeat too much, like a runbook.
+func TestConvertRefusesAliasBombs(t *testing.T) {
+	t.Parallel()
+	bomb := "[&a [x,x,x,x,x,x,x,x,x,x]"
+	prev := "a"
+	for i := 0; i < 9; i++ {
+		name := fmt.Sprintf("b%d", i)
+		bomb += fmt.Sprintf(", &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]", name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = name
+	}
+	bomb += "]"
+	p := &plan.Param{Name: "l", Type: plan.TypeList}
+	if _, err := p.Convert(bomb); err == nil || !strings.HasSuffix(err.Error(), ": aliases expand to more than 1000000 nodes") {
+		t.Errorf("Convert = %.200v, want the aliases refused", err)
+	}
+	if v, err := p.Convert("[&a [1, 2], *a]"); err != nil || fmt.Sprint(v) != "[[1 2] [1 2]]" {
+		t.Errorf("Convert = %v, %v", v, err)
 	}
 }

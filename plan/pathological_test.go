@@ -104,11 +104,12 @@ func lateSyntaxErrorRunbook(size int) []byte {
 }
 
 // aliasArgumentsRunbook gives every step the same large arguments through
-// an alias: each alias is small, the arguments they stand for are not.
+// an alias: each alias is small, the arguments it stands for are a quarter
+// of the runbook.
 func aliasArgumentsRunbook(size int) []byte {
 	var b bytes.Buffer
 	b.WriteString(pathHead + "steps:\n  - id: a\n    action: log\n    with: &w {message: [")
-	b.WriteString(strings.Repeat("x, ", 5000))
+	b.WriteString(strings.Repeat("x, ", size/12))
 	b.WriteString("x]}\n")
 	for i := 0; b.Len() < size; i++ {
 		fmt.Fprintf(&b, "  - {id: b%d, action: log, with: *w}\n", i)
@@ -262,6 +263,7 @@ func TestLoadGrowsLinearly(t *testing.T) {
 		{"refs", refsRunbook},
 		{"duplicate-ids", duplicateIDsRunbook},
 		{"many-errors", manyErrorsRunbook},
+		{"alias-arguments", aliasArgumentsRunbook},
 		{"one-line-errors", oneLineErrorsRunbook},
 		{"valid", validRunbook},
 	} {
