@@ -120,6 +120,7 @@ func validate(m *mapper, root *yaml.Node) []Problem {
 		root = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
 	m.root = root
+	m.entries = map[*yaml.Node]*mappingEntries{}
 	if fastValid(m.schema, root) {
 		return nil
 	}
