@@ -419,3 +419,24 @@ func TestConvertRefusesAliasBombs(t *testing.T) {
 		t.Errorf("Convert = %v, %v", v, err)
 	}
 }
+
+// yaml.v3 reports a bad indentation at the start of the block it was in,
+// which may be far above the culprit; the loader still finds the culprit,
+// however far below and however large the runbook.
+func TestParseLocatesSyntaxErrorsFarBelowTheirBlock(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, "  - id: s%d\n    action: log\n    with: {message: x}\n", i)
+	}
+	b.WriteString("  - id: z\n    action: log\n    with:\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "      k%d: x\n", i)
+	}
+	b.WriteString("     bad: x\n")
+	_, err := plan.Parse("t.yaml", []byte(b.String()))
+	if want := "t.yaml:1408:6: bad indentation"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v, want %s...", err, want)
+	}
+}
