@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"sort"
 	"sync"
 	"unicode/utf8"
@@ -11,7 +12,9 @@ import (
 // locating or drawing many problems never splits the text again.
 //
 // Lines are counted the way YAML counts them: a line ends at "\r\n", "\n",
-// "\r", NEL (U+0085), LS (U+2028) or PS (U+2029).
+// "\r", NEL (U+0085), LS (U+2028) or PS (U+2029). A byte order mark at the
+// start is not part of the first line, as it takes no column in yaml.v3's
+// positions nor in an editor.
 type source struct {
 	text []byte
 
@@ -24,10 +27,15 @@ type source struct {
 
 func newSource(text []byte) *source { return &source{text: text} }
 
+var byteOrderMark = []byte("\ufeff")
+
 func (s *source) index() {
 	s.once.Do(func() {
 		starts := []int{0}
-		for i := 0; i < len(s.text); {
+		if bytes.HasPrefix(s.text, byteOrderMark) {
+			starts[0] = len(byteOrderMark)
+		}
+		for i := starts[0]; i < len(s.text); {
 			// Every line break begins with one of these bytes.
 			j := indexBreakStart(s.text[i:])
 			if j < 0 {
@@ -110,6 +118,9 @@ func breakBefore(b []byte) int {
 // pos returns the line and column (in runes, 1-based) of a byte offset.
 func (s *source) pos(off int) Pos {
 	s.index()
+	if off < s.starts[0] {
+		return Pos{Line: 1, Column: 1}
+	}
 	n := sort.Search(len(s.starts), func(i int) bool { return s.starts[i] > off }) // line n starts at or before off
 	return Pos{Line: n, Column: utf8.RuneCount(s.text[s.starts[n-1]:off]) + 1}
 }

@@ -89,7 +89,7 @@ type decoder struct {
 func (d *decoder) load(filename string, src []byte) *Plan {
 	switch {
 	case len(src) > MaxSize:
-		d.p.add(ErrTooLarge, Pos{}, 0, "", "runbook is %d bytes; the limit is %d MiB", len(src), MaxSize>>20)
+		d.p.add(ErrTooLarge, d.p.src.pos(MaxSize), 0, "", "runbook is larger than the limit of %d MiB, which it passes here", MaxSize>>20)
 		return nil
 	case len(bytes.TrimSpace(src)) == 0:
 		d.p.add(ErrSyntax, Pos{Line: 1, Column: 1}, 0, "", "runbook is empty: want a mapping with apiVersion, kind, name and steps")

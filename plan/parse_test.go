@@ -143,6 +143,12 @@ func TestParseProblems(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", `t.yaml:1:1: a runbook is a mapping`, plan.ErrSchema},
 		{"empty", "  \n", `t.yaml:1:1: runbook is empty`, plan.ErrSyntax},
 		{"binary", "apiVersion: \x00\xff", `t.yaml:1:13: not a text file`, plan.ErrSyntax},
+		{"NUL byte", head + "title: a\x00b\n", `t.yaml:4:9: not a text file`, plan.ErrSyntax},
+		{"invalid UTF-8", head + "title: caf\xe9\n", `t.yaml:4:11: not a text file`, plan.ErrSyntax},
+		{"UTF-16", "\xff\xfe" + head, `t.yaml:1:1: not a text file`, plan.ErrSyntax},
+		{"byte order mark", "\ufeff" + "apiVersion: csmplan/v2\nkind: Runbook\nname: t\nsteps: [{id: a, action: log, with: {message: x}}]\n", `t.yaml:1:13: "apiVersion" must be "csmplan/v1"`, plan.ErrSchema},
+		{"byte order mark and a tab", "\ufeff\tapiVersion: csmplan/v1\n", `t.yaml:1:1: a tab is not allowed`, plan.ErrSyntax},
+		{"byte order mark inside", head + "\ufeffsteps: []\n", `t.yaml:4:1: unknown key "\ufeffsteps" at top level (did you mean "steps"?)`, plan.ErrSchema},
 		{"invalid UTF-8 before a NUL", head + "title: é\xff\n\x00", `t.yaml:4:9: not a text file`, plan.ErrSyntax},
 	}
 	for _, tt := range tests {
@@ -199,9 +205,10 @@ func TestRenderDrawsFrameAndSuggestion(t *testing.T) {
 
 func TestParseLimits(t *testing.T) {
 	t.Parallel()
-	big := make([]byte, plan.MaxSize+1)
-	if _, err := plan.Parse("big.yaml", big); !errors.Is(err, plan.ErrTooLarge) {
-		t.Errorf("big: %v", err)
+	big := bytes.Repeat([]byte("# a comment of 31 bytes, a line\n"), plan.MaxSize/32+1)
+	_, err := plan.Parse("big.yaml", big)
+	if want := "big.yaml:524289:1: runbook is larger than the limit of 16 MiB, which it passes here"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("big: %v, want %s", err, want)
 	}
 	// Each line has ten aliases to the line before: the aliases of line 6
 	// cross a million nodes at the eighth.
@@ -212,7 +219,7 @@ func TestParseLimits(t *testing.T) {
 		bomb += fmt.Sprintf("%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", name, name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
 		prev = name
 	}
-	_, err := plan.Parse("bomb.yaml", []byte(bomb))
+	_, err = plan.Parse("bomb.yaml", []byte(bomb))
 	if want := "bomb.yaml:6:38: aliases expand to more than 1000000 nodes"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
 		t.Errorf("billion laughs: %v, want %s", err, want)
 	}

@@ -49,7 +49,11 @@ func syntaxError(src *source, err error) (Pos, string) {
 		line = max(reported, 1)
 	}
 	line = min(line, src.lines())
-	col, hint := culpritColumn(src.line(line), msg)
+	text := src.line(line)
+	col, hint := culpritColumn(text, msg)
+	if strings.Contains(msg, "cannot start any token") && bytes.HasPrefix(text[runeBytes(text, 0, col-1):], []byte("\t")) {
+		msg = "tab character" // yaml.v3 says only which token it found
+	}
 	return Pos{Line: line, Column: col}, explain(msg) + hint
 }
 
