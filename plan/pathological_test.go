@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -86,17 +87,29 @@ func manyErrorsRunbook(size int) []byte {
 	return b.Bytes()
 }
 
+// mappingErrorsRunbook has many params, each with a problem.
+func mappingErrorsRunbook(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString(pathHead + "params:\n")
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "  p%d: {type: strin}\n", i)
+	}
+	b.WriteString("steps: [{id: a, action: log, with: {message: x}}]\n")
+	return b.Bytes()
+}
+
 // lateSyntaxErrorRunbook is a valid runbook that ends with a step whose
 // arguments hold many lines and then a line indented wrongly: the YAML
 // parser reports the start of the step, far above the culprit.
 func lateSyntaxErrorRunbook(size int) []byte {
 	var b bytes.Buffer
 	b.WriteString(pathHead + "steps:\n")
-	for i := 0; b.Len() < size-8000; i++ {
+	keys := min(500, size/40)
+	for i := 0; b.Len() < size-keys*16; i++ {
 		fmt.Fprintf(&b, "  - id: s%d\n    action: log\n    with: {message: x}\n", i)
 	}
 	b.WriteString("  - id: z\n    action: log\n    with:\n")
-	for i := 0; i < 500; i++ {
+	for i := 0; i < keys; i++ {
 		fmt.Fprintf(&b, "      k%d: x\n", i)
 	}
 	b.WriteString("     bad: x\n")
@@ -153,10 +166,40 @@ var pathological = []struct {
 	{"duplicate-ids", duplicateIDsRunbook, 5 << 20},
 	{"merge-chain", mergeChainRunbook, 5 << 20},
 	{"many-errors", manyErrorsRunbook, 5 << 20},
+	{"mapping-errors", mappingErrorsRunbook, 5 << 20},
 	{"late-syntax-error", lateSyntaxErrorRunbook, plan.MaxSize - 1<<10},
 	{"alias-arguments", aliasArgumentsRunbook, 5 << 20},
 	{"one-line-errors", oneLineErrorsRunbook, 5 << 20},
 	{"valid", validRunbook, 5 << 20},
+}
+
+var update = flag.Bool("update", false, "rewrite the fuzz seeds of the pathological shapes")
+
+// seedSize is the size of the pathological shapes in the fuzz seed corpus.
+const seedSize = 3 << 10
+
+// TestPathologicalFuzzSeeds checks that the fuzz seed corpus holds a small
+// instance of each pathological shape, testdata/fuzz/FuzzParse/pathological-*;
+// go test ./plan -run PathologicalFuzzSeeds -update rewrites them.
+func TestPathologicalFuzzSeeds(t *testing.T) {
+	t.Parallel()
+	for _, shape := range pathological {
+		if shape.name == "valid" {
+			continue
+		}
+		path := filepath.Join("testdata", "fuzz", "FuzzParse", "pathological-"+shape.name)
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(shape.gen(seedSize))))
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != want {
+			t.Errorf("%s is not the seed of %s (%v): run go test ./plan -run PathologicalFuzzSeeds -update", path, shape.name, err)
+		}
+	}
 }
 
 // load parses src and draws every problem, as `csmplan validate` does.
