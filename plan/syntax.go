@@ -22,7 +22,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // maxProbeBytes of text in all, plus an eighth of the runbook's size, each
 // parse counting probeCost more.
 const (
-	maxProbeBytes = 1 << 20
+	maxProbeBytes = 256 << 10
 	probeCost     = 512
 )
 
