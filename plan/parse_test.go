@@ -447,3 +447,23 @@ func TestParseLocatesSyntaxErrorsFarBelowTheirBlock(t *testing.T) {
 		t.Errorf("err = %v, want %s...", err, want)
 	}
 }
+
+// A list with very many items that do not fit the schema is reported in
+// short: the problems of the first thousand, then how many more there are.
+func TestParseReportsAFloodOfSchemaProblemsInShort(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n")
+	for i := 0; i < 1200; i++ {
+		fmt.Fprintf(&b, "  - {id: s%d, actoin: log}\n", i)
+	}
+	_, err := plan.Parse("t.yaml", []byte(b.String()))
+	errs := plan.Errors(err)
+	if len(errs) != 1001 {
+		t.Fatalf("%d problems, want 1001", len(errs))
+	}
+	last := errs[1000]
+	if want := `t.yaml:1005:5: 200 more items of "steps" do not fit the schema: only the problems of the first 1000 that do not fit are shown`; last.Error() != want || !errors.Is(last, plan.ErrSchema) {
+		t.Errorf("last problem = %v, want %s", last, want)
+	}
+}

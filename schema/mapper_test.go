@@ -39,13 +39,18 @@ func TestMapperListsEachMappingOnce(t *testing.T) {
 }
 
 // A mapping with many keys and a problem under each is located in linear
-// time; each problem points at its own key.
+// time; each problem points at its own key. Past the first thousand
+// entries with a problem, one problem says how many more there are.
 func TestValidateLocatesProblemsInALargeMapping(t *testing.T) {
 	t.Parallel()
 	var b strings.Builder
 	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nparams:\n")
 	const n = 3000
 	for i := 0; i < n; i++ {
+		if i%2 == 1 {
+			fmt.Fprintf(&b, "  p%d: {type: string}\n", i)
+			continue
+		}
 		fmt.Fprintf(&b, "  p%d: {type: strin}\n", i)
 	}
 	b.WriteString("steps: [{id: a, action: log}]\n")
@@ -54,13 +59,18 @@ func TestValidateLocatesProblemsInALargeMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	problems := Validate(&doc)
-	if len(problems) != n {
-		t.Fatalf("%d problems, want %d", len(problems), n)
+	if len(problems) != maxInvalidItems+1 {
+		t.Fatalf("%d problems, want %d", len(problems), maxInvalidItems+1)
 	}
-	for i, p := range problems {
-		if p.Line != 5+i || p.Column != 13+len(fmt.Sprint(i)) || p.Pointer != fmt.Sprintf("/params/p%d/type", i) {
+	for i, p := range problems[:maxInvalidItems] {
+		if p.Line != 5+2*i || p.Column != 13+len(fmt.Sprint(2*i)) || p.Pointer != fmt.Sprintf("/params/p%d/type", 2*i) {
 			t.Fatalf("problem %d: %+v", i, p)
 		}
+	}
+	want := Problem{Line: 5 + 2000, Column: 3, Pointer: "/params/p2000",
+		Message: `500 more entries of "params" do not fit the schema: only the problems of the first 1000 that do not fit are shown`}
+	if got := problems[maxInvalidItems]; got != want {
+		t.Errorf("last problem = %+v\nwant %+v", got, want)
 	}
 }
 
