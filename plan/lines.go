@@ -31,7 +31,7 @@ var byteOrderMark = []byte("\ufeff")
 
 func (s *source) index() {
 	s.once.Do(func() {
-		starts := []int{0}
+		starts := make([]int, 1, bytes.Count(s.text, []byte("\n"))+1)
 		if bytes.HasPrefix(s.text, byteOrderMark) {
 			starts[0] = len(byteOrderMark)
 		}

@@ -84,6 +84,10 @@ type decoder struct {
 	deferred []func()
 	known    known
 	suggest  suggester
+	// cols locates the references of the scalar being decoded; colAt is
+	// its method value, made once.
+	cols  refColumns
+	colAt func(off int) Pos
 }
 
 func (d *decoder) load(filename string, src []byte) *Plan {
@@ -626,7 +630,11 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 	if !strings.Contains(s, "${") {
 		return s
 	}
-	col := d.columns(n)
+	d.cols.reset(d.p.src, n)
+	if d.colAt == nil {
+		d.colAt = d.cols.at
+	}
+	col := d.colAt
 	t, lit, err := parseTemplate(s, nodePos(n), col)
 	if err != nil {
 		var re *refError
@@ -648,66 +656,78 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 	return t
 }
 
-// columns returns a function that gives the source position of a byte
-// offset in the value of scalar n. Offsets must not decrease: it walks the
-// value and its source text once, side by side, so that the escapes of a
-// quoted scalar (a "\t", a doubled single quote) count as written. A value
-// that is not written on one line as it is (a block scalar, a scalar folded
-// over lines, a tagged one) maps every offset to the scalar's position.
-func (d *decoder) columns(n *yaml.Node) func(off int) Pos {
-	start := nodePos(n)
-	whole := func(int) Pos { return start }
-	if d.p.src == nil || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n") {
-		return whole
+// refColumns gives the source position of byte offsets in the value of a
+// scalar, in increasing order: it walks the value and its source text once,
+// side by side, so that the escapes of a quoted scalar (a "\t", a doubled
+// single quote) count as written. A value that is not written on one line
+// as it is (a block scalar, a scalar folded over lines, a tagged one) maps
+// every offset to the scalar's position. The decoder keeps one and resets
+// it for each scalar.
+type refColumns struct {
+	n      *yaml.Node
+	line   []byte // the source line of the scalar
+	quote  byte   // of a quoted scalar
+	whole  bool   // every offset maps to the scalar's position
+	i, col int    // the offset in line reached, and its column
+	v      int    // bytes of the value walked
+}
+
+func (c *refColumns) reset(src *source, n *yaml.Node) {
+	*c = refColumns{n: n, col: n.Column}
+	if src == nil || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n") {
+		c.whole = true
+		return
 	}
-	line := d.p.src.line(n.Line)
-	i := d.p.src.runeOffset(line, n.Line, n.Column-1) // in line
-	var quote byte
 	switch {
 	case n.Style&yaml.DoubleQuotedStyle != 0:
-		quote = '"'
+		c.quote = '"'
 	case n.Style&yaml.SingleQuotedStyle != 0:
-		quote = '\''
+		c.quote = '\''
 	}
-	col := n.Column
-	if quote != 0 {
-		if i >= len(line) || line[i] != quote {
-			return whole
-		}
-		i, col = i+1, col+1
+	c.line = src.line(n.Line)
+	c.i = src.runeOffset(c.line, n.Line, n.Column-1)
+	if c.quote == 0 {
+		return
 	}
-	v, failed := 0, false // v: bytes of the value walked
-	return func(off int) Pos {
-		if off < v {
-			failed = true
-		}
-		for !failed && v < off {
-			r, size := utf8.DecodeRuneInString(n.Value[v:])
-			w := 0 // bytes of source that wrote r
-			switch {
-			case i >= len(line):
-			case quote == '"' && line[i] == '\\':
-				w = escapeLen(line[i:])
-			case quote == '\'' && r == '\'':
-				if strings.HasPrefix(string(line[i:min(i+2, len(line))]), "''") {
-					w = 2
-				}
-			default:
-				if sr, ss := utf8.DecodeRune(line[i:]); sr == r {
-					w = ss
-				}
+	if c.i >= len(c.line) || c.line[c.i] != c.quote {
+		c.whole = true
+		return
+	}
+	c.i, c.col = c.i+1, c.col+1
+}
+
+// at returns the position of byte off of the value.
+func (c *refColumns) at(off int) Pos {
+	if off < c.v {
+		c.whole = true
+	}
+	for !c.whole && c.v < off {
+		r, size := utf8.DecodeRuneInString(c.n.Value[c.v:])
+		line, i := c.line, c.i
+		w := 0 // bytes of source that wrote r
+		switch {
+		case i >= len(line):
+		case c.quote == '"' && line[i] == '\\':
+			w = escapeLen(line[i:])
+		case c.quote == '\'' && r == '\'':
+			if i+1 < len(line) && line[i+1] == '\'' {
+				w = 2
 			}
-			if w == 0 || i+w > len(line) {
-				failed = true
-				break
+		default:
+			if sr, ss := utf8.DecodeRune(line[i:]); sr == r {
+				w = ss
 			}
-			v, i, col = v+size, i+w, col+utf8.RuneCount(line[i:i+w])
 		}
-		if failed {
-			return start
+		if w == 0 || i+w > len(line) {
+			c.whole = true
+			break
 		}
-		return Pos{Line: n.Line, Column: col}
+		c.v, c.i, c.col = c.v+size, i+w, c.col+utf8.RuneCount(line[i:i+w])
 	}
+	if c.whole {
+		return nodePos(c.n)
+	}
+	return Pos{Line: c.n.Line, Column: c.col}
 }
 
 // escapeLen returns the length of the escape sequence of a double-quoted
