@@ -137,6 +137,16 @@ type scope struct {
 	params map[string]*Param
 	vars   map[string]bool
 	steps  map[string]*Step // earlier steps
+	// stepNames are the ids of the earlier steps, for suggestions.
+	stepNames names
+}
+
+// known holds, for suggestions, the names a runbook defines in the order it
+// defines them (targets sorted), and those of the registry.
+type known struct {
+	params, saves, targets names
+	targetList             []string // every target, sorted, for messages
+	registry               map[actions.Kind]*names
 }
 
 func (d *decoder) check(pl *Plan) {
@@ -147,6 +157,7 @@ func (d *decoder) check(pl *Plan) {
 	sc := &scope{params: map[string]*Param{}, vars: map[string]bool{}, steps: map[string]*Step{}}
 	for _, p := range pl.Params {
 		sc.params[p.Name] = p
+		d.known.params.add(p.Name)
 		for _, e := range p.Enum {
 			if err := checkType(p.Type, e); err != nil {
 				d.p.add(ErrType, p.Pos, len(p.Name), "", "param %q: enum value %s", p.Name, err)
@@ -166,6 +177,7 @@ func (d *decoder) check(pl *Plan) {
 		for _, c := range append(append([]*Condition{}, s.Pre...), s.Post...) {
 			if _, ok := saves[c.Save]; c.Save != "" && !ok {
 				saves[c.Save] = c.Pos
+				d.known.saves.add(c.Save)
 			}
 		}
 	}
@@ -177,7 +189,14 @@ func (d *decoder) check(pl *Plan) {
 	d.durationRefs(pl.Defaults.Interval, paramsOnly, nil, saves, allSteps)
 	targets := map[string]bool{}
 	for _, t := range pl.Targets {
+		if !targets[t.Name] {
+			d.known.targetList = append(d.known.targetList, t.Name)
+		}
 		targets[t.Name] = true
+	}
+	sort.Strings(d.known.targetList)
+	for _, t := range d.known.targetList {
+		d.known.targets.add(t)
 	}
 	for _, s := range pl.Steps {
 		if s.Action == "" && len(s.Pre) == 0 && len(s.Post) == 0 && !d.incomplete[s] {
@@ -205,6 +224,9 @@ func (d *decoder) check(pl *Plan) {
 			d.durationRefs(s.Retry.MaxInterval, sc, s, saves, allSteps)
 		}
 		// Postconditions and the undo may use the step's own outputs.
+		if _, dup := sc.steps[s.ID]; !dup {
+			sc.stepNames.add(s.ID)
+		}
 		sc.steps[s.ID] = s
 		for _, c := range s.Post {
 			d.checkCondition(c, sc, s, saves, allSteps, reg, targets)
@@ -321,7 +343,7 @@ func (d *decoder) call(kind actions.Kind, name string, pos Pos, with *Value, reg
 			d.p.add(ErrUnknown, pos, len(name), "", "%q is a %s, not a%s %s", name, other, map[bool]string{true: "n", false: ""}[kind == actions.KindAction], kind)
 			return
 		}
-		d.p.add(ErrUnknown, pos, len(name), schema.Suggest(name, reg.Names(kind)), "unknown %s %q", kind, name)
+		d.p.add(ErrUnknown, pos, len(name), d.suggestRegistered(kind, name), "unknown %s %q", kind, name)
 		return
 	}
 	node := d.nodes[with]
@@ -336,11 +358,6 @@ func (d *decoder) call(kind actions.Kind, name string, pos Pos, with *Value, reg
 	}
 	if m, ok := with.v.(map[string]any); ok {
 		if t, ok := m["target"].(string); ok && !targets[t] {
-			names := make([]string, 0, len(targets))
-			for n := range targets {
-				names = append(names, n)
-			}
-			sort.Strings(names)
 			tpos := with.Pos
 			pairs(node, func(k, v *yaml.Node) {
 				if k.Value == "target" {
@@ -348,12 +365,12 @@ func (d *decoder) call(kind actions.Kind, name string, pos Pos, with *Value, reg
 				}
 			})
 			msg := fmt.Sprintf("unknown target %q", t)
-			if len(names) == 0 {
+			if len(d.known.targetList) == 0 {
 				msg += ": the runbook defines no targets"
 			} else {
-				msg += " (targets: " + strings.Join(names, ", ") + ")"
+				msg += " (targets: " + listNames(d.known.targetList) + ")"
 			}
-			d.p.add(ErrReference, tpos, len(t), schema.Suggest(t, names), "%s", msg)
+			d.p.add(ErrReference, tpos, len(t), d.suggest.suggest(t, &d.known.targets, len(d.known.targetList)), "%s", msg)
 		}
 	}
 }
@@ -372,11 +389,7 @@ func (d *decoder) ref(r *Ref, sc *scope, s *Step, saves map[string]Pos, all map[
 	switch r.Scope {
 	case ScopeParams:
 		if sc.params[r.Name] == nil {
-			names := make([]string, 0, len(sc.params))
-			for n := range sc.params {
-				names = append(names, n)
-			}
-			bad(schema.Suggest(r.Name, names), "%s: unknown param %q", r.Source, r.Name)
+			bad(d.suggest.suggest(r.Name, &d.known.params, len(sc.params)), "%s: unknown param %q", r.Source, r.Name)
 		}
 	case ScopeVars:
 		if sc.vars == nil {
@@ -390,11 +403,7 @@ func (d *decoder) ref(r *Ref, sc *scope, s *Step, saves map[string]Pos, all map[
 			bad("", "%s is used before it is saved (saved at line %d): a reference may only use a save that comes before it", r.Source, at.Line)
 			return
 		}
-		names := make([]string, 0, len(saves))
-		for n := range saves {
-			names = append(names, n)
-		}
-		bad(schema.Suggest(r.Name, names), "%s: unknown var %q: no condition saves it (save: %s)", r.Source, r.Name, r.Name)
+		bad(d.suggest.suggest(r.Name, &d.known.saves, len(saves)), "%s: unknown var %q: no condition saves it (save: %s)", r.Source, r.Name, r.Name)
 	case ScopeSteps:
 		if sc.steps == nil {
 			bad("", "%s: only params may be referred to here", r.Source)
@@ -408,11 +417,7 @@ func (d *decoder) ref(r *Ref, sc *scope, s *Step, saves map[string]Pos, all map[
 			case later != nil:
 				bad("", "%s refers to step %q, which comes later (line %d): a step may only use outputs of steps before it", r.Source, r.Name, later.Pos.Line)
 			default:
-				names := make([]string, 0, len(sc.steps))
-				for n := range sc.steps {
-					names = append(names, n)
-				}
-				bad(schema.Suggest(r.Name, names), "%s: unknown step %q", r.Source, r.Name)
+				bad(d.suggest.suggest(r.Name, &sc.stepNames, len(sc.steps)), "%s: unknown step %q", r.Source, r.Name)
 			}
 			return
 		}
@@ -437,4 +442,20 @@ func (d *decoder) ref(r *Ref, sc *scope, s *Step, saves map[string]Pos, all map[
 		}
 		bad(schema.Suggest(r.Output, names), "%s: action %q has no output %q (outputs: %s)", r.Source, target.Action, r.Output, strings.Join(names, ", "))
 	}
+}
+
+// suggestRegistered suggests a registered action or probe for name.
+func (d *decoder) suggestRegistered(kind actions.Kind, name string) string {
+	n := d.known.registry[kind]
+	if n == nil {
+		n = &names{}
+		for _, r := range d.cfg.registry.Names(kind) {
+			n.add(r)
+		}
+		if d.known.registry == nil {
+			d.known.registry = map[actions.Kind]*names{}
+		}
+		d.known.registry[kind] = n
+	}
+	return d.suggest.suggest(name, n, len(n.list))
 }

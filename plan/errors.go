@@ -38,7 +38,7 @@ type Error struct {
 	Suggestion string
 	// Err is the kind of problem, one of the Err* sentinels.
 	Err error
-	src []byte
+	src *source
 }
 
 // Error returns one plain line, "FILE:LINE:COL: message".
@@ -80,7 +80,7 @@ func Errors(err error) []*Error {
 // problems collects load errors.
 type problems struct {
 	file string
-	src  []byte
+	src  *source
 	list []*Error
 	// soft problems yield to a schema problem at the same position: the
 	// schema's message says it first and better.
@@ -185,25 +185,49 @@ func Render(w io.Writer, err error, opts RenderOptions) {
 	}
 }
 
+// frameWidth is the most runes of a source line a frame shows: a longer
+// line (a runbook written as one line of JSON) is cut around the culprit.
+const frameWidth = 120
+
 func renderFrame(w io.Writer, e *Error, context int, blue, red, reset string) {
-	lines := splitLines(e.src)
-	if e.Pos.Line > len(lines) {
+	if e.Pos.Line > e.src.lines() {
 		return
+	}
+	// The window of columns shown, the same on every line of the frame so
+	// that the context lines stay aligned with the culprit's.
+	col := max(e.Pos.Column-1, 0)
+	from := 0
+	if len(e.src.line(e.Pos.Line)) > frameWidth && col >= frameWidth*2/3 {
+		from = col - frameWidth/3
 	}
 	first := max(e.Pos.Line-context, 1)
 	width := len(fmt.Sprint(e.Pos.Line))
+	var culprit []rune
 	for n := first; n <= e.Pos.Line; n++ {
-		text := string(trimBreak(lines[n-1]))
-		text = strings.ReplaceAll(text, "\t", "→")
-		fmt.Fprintf(w, "%s%*d |%s %s\n", blue, width, n, reset, text)
+		text, cutLeft, cutRight := e.src.window(n, from, frameWidth)
+		if n == e.Pos.Line {
+			culprit = text
+		}
+		s := strings.ReplaceAll(string(text), "\t", "→")
+		if cutLeft {
+			s = "…" + s
+		}
+		if cutRight {
+			s += "…"
+		}
+		fmt.Fprintf(w, "%s%*d |%s %s\n", blue, width, n, reset, s)
 	}
-	line := []rune(string(trimBreak(lines[e.Pos.Line-1])))
-	col := min(max(e.Pos.Column-1, 0), len(line))
+	at := min(col-from, len(culprit))
 	n := e.Len
 	if n <= 0 {
-		n = tokenLen(line[col:])
+		n = tokenLen(culprit[at:])
 	}
-	fmt.Fprintf(w, "%s%*s |%s %s%s%s\n", blue, width, "", reset, strings.Repeat(" ", col), red+strings.Repeat("^", max(n, 1)), reset)
+	n = min(n, len(culprit)-at)
+	pad := at
+	if from > 0 {
+		pad++ // the "…"
+	}
+	fmt.Fprintf(w, "%s%*s |%s %s%s%s\n", blue, width, "", reset, strings.Repeat(" ", pad), red+strings.Repeat("^", max(n, 1)), reset)
 }
 
 // tokenLen is the length of the token at the start of s: a quoted string

@@ -62,7 +62,10 @@ func fromText(t ParamType, s string) (any, error) {
 		if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) == 0 {
 			return nil, fmt.Errorf("%q is not %s: write it as JSON or YAML flow syntax such as %s", s, article(string(t)), map[ParamType]string{TypeList: "[a, b]", TypeObject: "{key: value}"}[t])
 		}
-		d := &decoder{budget: maxNodes, p: &problems{}}
+		if alias, msg := aliasProblem(&n); alias != nil {
+			return nil, fmt.Errorf("%q: %s", s, msg)
+		}
+		d := &decoder{p: &problems{}}
 		v = d.decode(n.Content[0], &Value{})
 		return v, nil
 	}

@@ -40,7 +40,7 @@ func Parse(filename string, src []byte, opts ...Option) (*Plan, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	d := &decoder{p: &problems{file: filename, src: src, schema: map[Pos]bool{}}, cfg: cfg, budget: maxNodes}
+	d := &decoder{p: &problems{file: filename, src: newSource(src), schema: map[Pos]bool{}}, cfg: cfg}
 	pl := d.load(filename, src)
 	if err := d.p.err(); err != nil {
 		return nil, err
@@ -71,15 +71,10 @@ func readAndParse(name string, open func() (io.ReadCloser, error), opts []Option
 	return Parse(name, src, opts...)
 }
 
-// maxNodes bounds the YAML nodes a runbook may expand to, aliases included
-// (no "billion laughs").
-const maxNodes = 2_000_000
-
 type decoder struct {
-	p      *problems
-	cfg    loadConfig
-	budget int
-	plan   *Plan
+	p    *problems
+	cfg  loadConfig
+	plan *Plan
 	// nodes keeps the YAML node of each `with:` value for argument checks.
 	nodes map[*Value]*yaml.Node
 	// incomplete steps have unknown keys, which the schema reports: checks
@@ -87,18 +82,24 @@ type decoder struct {
 	incomplete map[*Step]bool
 	// deferred checks run once the whole document is decoded.
 	deferred []func()
+	known    known
+	suggest  suggester
+	// cols locates the references of the scalar being decoded; colAt is
+	// its method value, made once.
+	cols  refColumns
+	colAt func(off int) Pos
 }
 
 func (d *decoder) load(filename string, src []byte) *Plan {
 	switch {
 	case len(src) > MaxSize:
-		d.p.add(ErrTooLarge, Pos{}, 0, "", "runbook is %d bytes; the limit is %d MiB", len(src), MaxSize>>20)
+		d.p.add(ErrTooLarge, d.p.src.pos(MaxSize), 0, "", "runbook is larger than the limit of %d MiB, which it passes here", MaxSize>>20)
 		return nil
 	case len(bytes.TrimSpace(src)) == 0:
 		d.p.add(ErrSyntax, Pos{Line: 1, Column: 1}, 0, "", "runbook is empty: want a mapping with apiVersion, kind, name and steps")
 		return nil
 	}
-	if pos, ok := binaryAt(src); ok {
+	if pos, ok := binaryAt(d.p.src); ok {
 		d.p.add(ErrSyntax, pos, 1, "", "not a text file: invalid UTF-8 or a NUL byte here")
 		return nil
 	}
@@ -114,6 +115,10 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 		return nil
 	}
 	if !d.checkDuplicates(root, 0) {
+		return nil
+	}
+	if alias, msg := aliasProblem(root); alias != nil {
+		d.p.add(ErrTooLarge, nodePos(alias), len(alias.Value)+1, "", "%s", msg)
 		return nil
 	}
 	// The schema check and the decoding only read the node tree: they run
@@ -141,7 +146,7 @@ func (d *decoder) parseWhole(src []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		d.syntax(src, err)
+		d.syntax(err)
 		return nil
 	}
 	var next yaml.Node
@@ -150,14 +155,14 @@ func (d *decoder) parseWhole(src []byte) *yaml.Node {
 		d.p.add(ErrSyntax, Pos{Line: next.Line, Column: next.Column}, 3, "", "a runbook file holds one YAML document; a second one starts here")
 		return nil
 	case !errors.Is(err, io.EOF):
-		d.syntax(src, err)
+		d.syntax(err)
 		return nil
 	}
 	return &doc
 }
 
-func (d *decoder) syntax(src []byte, err error) {
-	pos, msg := syntaxError(src, err)
+func (d *decoder) syntax(err error) {
+	pos, msg := syntaxError(d.p.src, err)
 	if strings.Contains(msg, "exceeded max depth") {
 		d.p.add(ErrTooLarge, pos, 0, "", "runbook is nested too deeply")
 		return
@@ -166,13 +171,14 @@ func (d *decoder) syntax(src []byte, err error) {
 }
 
 // binaryAt returns the position of the first NUL byte or invalid UTF-8.
-func binaryAt(src []byte) (Pos, bool) {
+func binaryAt(s *source) (Pos, bool) {
+	src := s.text
 	bad := bytes.IndexByte(src, 0)
-	if utf8.Valid(src) && bad < 0 {
-		return Pos{}, false
-	}
 	if bad < 0 {
-		for i := 0; i < len(src); {
+		bad = len(src)
+	}
+	if !utf8.Valid(src[:bad]) {
+		for i := 0; i < bad; {
 			r, n := utf8.DecodeRune(src[i:])
 			if r == utf8.RuneError && n <= 1 {
 				bad = i
@@ -181,8 +187,10 @@ func binaryAt(src []byte) (Pos, bool) {
 			i += n
 		}
 	}
-	lines := splitLines(src[:bad])
-	return Pos{Line: len(lines), Column: len(lines[len(lines)-1]) + 1}, true
+	if bad == len(src) {
+		return Pos{}, false
+	}
+	return s.pos(bad), true
 }
 
 // checkDuplicates reports duplicate keys in every mapping (yaml.v3 keeps
@@ -582,13 +590,6 @@ func (d *decoder) decode(n *yaml.Node, into *Value) any {
 	if n == nil {
 		return nil
 	}
-	d.budget--
-	if d.budget == 0 {
-		d.semantic(ErrTooLarge, n, "runbook expands to more than %d YAML nodes (aliases included)", maxNodes)
-	}
-	if d.budget <= 0 {
-		return nil
-	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
@@ -634,17 +635,11 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 	if !strings.Contains(s, "${") {
 		return s
 	}
-	quoted := 0
-	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-		quoted = 1
+	d.cols.reset(d.p.src, n)
+	if d.colAt == nil {
+		d.colAt = d.cols.at
 	}
-	multiline := n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(s, "\n")
-	col := func(off int) Pos {
-		if multiline {
-			return nodePos(n)
-		}
-		return Pos{Line: n.Line, Column: n.Column + quoted + utf8.RuneCountInString(s[:off])}
-	}
+	col := d.colAt
 	t, lit, err := parseTemplate(s, nodePos(n), col)
 	if err != nil {
 		var re *refError
@@ -664,6 +659,97 @@ func (d *decoder) scalar(n *yaml.Node, into *Value) any {
 		}
 	}
 	return t
+}
+
+// refColumns gives the source position of byte offsets in the value of a
+// scalar, in increasing order: it walks the value and its source text once,
+// side by side, so that the escapes of a quoted scalar (a "\t", a doubled
+// single quote) count as written. A value that is not written on one line
+// as it is (a block scalar, a scalar folded over lines, a tagged one) maps
+// every offset to the scalar's position. The decoder keeps one and resets
+// it for each scalar.
+type refColumns struct {
+	n      *yaml.Node
+	line   []byte // the source line of the scalar
+	quote  byte   // of a quoted scalar
+	whole  bool   // every offset maps to the scalar's position
+	i, col int    // the offset in line reached, and its column
+	v      int    // bytes of the value walked
+}
+
+func (c *refColumns) reset(src *source, n *yaml.Node) {
+	*c = refColumns{n: n, col: n.Column}
+	if src == nil || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n") {
+		c.whole = true
+		return
+	}
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		c.quote = '"'
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		c.quote = '\''
+	}
+	c.line = src.line(n.Line)
+	c.i = src.runeOffset(c.line, n.Line, n.Column-1)
+	if c.quote == 0 {
+		return
+	}
+	if c.i >= len(c.line) || c.line[c.i] != c.quote {
+		c.whole = true
+		return
+	}
+	c.i, c.col = c.i+1, c.col+1
+}
+
+// at returns the position of byte off of the value.
+func (c *refColumns) at(off int) Pos {
+	if off < c.v {
+		c.whole = true
+	}
+	for !c.whole && c.v < off {
+		r, size := utf8.DecodeRuneInString(c.n.Value[c.v:])
+		line, i := c.line, c.i
+		w := 0 // bytes of source that wrote r
+		switch {
+		case i >= len(line):
+		case c.quote == '"' && line[i] == '\\':
+			w = escapeLen(line[i:])
+		case c.quote == '\'' && r == '\'':
+			if i+1 < len(line) && line[i+1] == '\'' {
+				w = 2
+			}
+		default:
+			if sr, ss := utf8.DecodeRune(line[i:]); sr == r {
+				w = ss
+			}
+		}
+		if w == 0 || i+w > len(line) {
+			c.whole = true
+			break
+		}
+		c.v, c.i, c.col = c.v+size, i+w, c.col+utf8.RuneCount(line[i:i+w])
+	}
+	if c.whole {
+		return nodePos(c.n)
+	}
+	return Pos{Line: c.n.Line, Column: c.col}
+}
+
+// escapeLen returns the length of the escape sequence of a double-quoted
+// YAML scalar at the start of b, which starts with a backslash.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case 'x':
+		return 4
+	case 'u':
+		return 6
+	case 'U':
+		return 10
+	}
+	return 2
 }
 
 // semantic reports a problem at a node unless the schema already reported

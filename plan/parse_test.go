@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
@@ -115,6 +116,10 @@ func TestParseProblems(t *testing.T) {
 		{"bad duration", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10 minutes\n", `t.yaml:8:14: "timeout": "10 minutes" is not a duration`, plan.ErrSchema},
 		{"duration without unit", head + "steps:\n  - id: a\n    action: log\n    with: {message: x}\n    timeout: 10\n", `t.yaml:8:14:`, nil},
 		{"unknown param", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"${params.nope}\"}\n", `t.yaml:7:22: ${params.nope}: unknown param "nope"`, plan.ErrReference},
+		{"reference after an escape", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"a\\tb\\u00e9 ${params.x}\"}\n", `t.yaml:7:33: ${params.x}: unknown param "x"`, plan.ErrReference},
+		{"reference after a quoted quote", head + "steps:\n  - id: a\n    action: log\n    with: {message: 'a''b ${params.x}'}\n", `t.yaml:7:27: ${params.x}: unknown param "x"`, plan.ErrReference},
+		{"reference after a wide character", head + "steps:\n  - id: a\n    action: log\n    with:\n      message: é ${params.x}\n", `t.yaml:8:18: ${params.x}: unknown param "x"`, plan.ErrReference},
+		{"reference in a folded scalar", head + "steps:\n  - id: a\n    action: log\n    with:\n      message: a\n        ${params.x}\n", `t.yaml:8:16: ${params.x}: unknown param "x"`, plan.ErrReference},
 		{"unknown scope", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"x ${param.nope}\"}\n", `t.yaml:7:24: reference ${param.nope}: unknown scope "param"`, plan.ErrReference},
 		{"forward reference", head + "steps:\n  - id: a\n    action: log\n    with: {message: \"${steps.b.outputs.message}\"}\n  - id: b\n    action: log\n    with: {message: x}\n", `t.yaml:7:22: ${steps.b.outputs.message} refers to step "b", which comes later (line 8)`, plan.ErrReference},
 		{"var before save", head + "steps:\n  - id: a\n    pre: [{value: \"${vars.x}\"}]\n  - id: b\n    pre: [{value: true, save: x}]\n", `t.yaml:6:20: ${vars.x} is used before it is saved (saved at line 8)`, plan.ErrReference},
@@ -138,6 +143,13 @@ func TestParseProblems(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", `t.yaml:1:1: a runbook is a mapping`, plan.ErrSchema},
 		{"empty", "  \n", `t.yaml:1:1: runbook is empty`, plan.ErrSyntax},
 		{"binary", "apiVersion: \x00\xff", `t.yaml:1:13: not a text file`, plan.ErrSyntax},
+		{"NUL byte", head + "title: a\x00b\n", `t.yaml:4:9: not a text file`, plan.ErrSyntax},
+		{"invalid UTF-8", head + "title: caf\xe9\n", `t.yaml:4:11: not a text file`, plan.ErrSyntax},
+		{"UTF-16", "\xff\xfe" + head, `t.yaml:1:1: not a text file`, plan.ErrSyntax},
+		{"byte order mark", "\ufeff" + "apiVersion: csmplan/v2\nkind: Runbook\nname: t\nsteps: [{id: a, action: log, with: {message: x}}]\n", `t.yaml:1:13: "apiVersion" must be "csmplan/v1"`, plan.ErrSchema},
+		{"byte order mark and a tab", "\ufeff\tapiVersion: csmplan/v1\n", `t.yaml:1:1: a tab is not allowed`, plan.ErrSyntax},
+		{"byte order mark inside", head + "\ufeffsteps: []\n", `t.yaml:4:1: unknown key "\ufeffsteps" at top level (did you mean "steps"?)`, plan.ErrSchema},
+		{"invalid UTF-8 before a NUL", head + "title: é\xff\n\x00", `t.yaml:4:9: not a text file`, plan.ErrSyntax},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,10 +205,13 @@ func TestRenderDrawsFrameAndSuggestion(t *testing.T) {
 
 func TestParseLimits(t *testing.T) {
 	t.Parallel()
-	big := make([]byte, plan.MaxSize+1)
-	if _, err := plan.Parse("big.yaml", big); !errors.Is(err, plan.ErrTooLarge) {
-		t.Errorf("big: %v", err)
+	big := bytes.Repeat([]byte("# a comment of 31 bytes, a line\n"), plan.MaxSize/32+1)
+	_, err := plan.Parse("big.yaml", big)
+	if want := "big.yaml:524289:1: runbook is larger than the limit of 16 MiB, which it passes here"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("big: %v, want %s", err, want)
 	}
+	// Each line has ten aliases to the line before: the aliases of line 6
+	// cross a million nodes at the eighth.
 	bomb := "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
 	prev := "a"
 	for i := 0; i < 9; i++ {
@@ -204,13 +219,59 @@ func TestParseLimits(t *testing.T) {
 		bomb += fmt.Sprintf("%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", name, name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
 		prev = name
 	}
-	if _, err := plan.Parse("bomb.yaml", []byte(bomb)); err == nil {
-		t.Errorf("billion laughs accepted")
+	_, err = plan.Parse("bomb.yaml", []byte(bomb))
+	if want := "bomb.yaml:6:38: aliases expand to more than 1000000 nodes"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("billion laughs: %v, want %s", err, want)
 	}
 	deep := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
-	if _, err := plan.Parse("deep.yaml", []byte("a: "+deep)); err == nil {
-		t.Errorf("deep nesting accepted")
+	_, err = plan.Parse("deep.yaml", []byte("a: "+deep))
+	if want := "deep.yaml:1:204: runbook is nested more than 200 levels deep"; err == nil || err.Error() != want || !errors.Is(err, plan.ErrTooLarge) {
+		t.Errorf("deep nesting: %v, want %s", err, want)
 	}
+}
+
+// Aliases are counted before anything walks the document: an alias inside
+// its own anchor, or aliases that repeat too much, are refused at the
+// alias, however the document uses them.
+func TestParseAliases(t *testing.T) {
+	t.Parallel()
+	head := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\n"
+	long := strings.Repeat("x", 1<<20)
+	tests := []struct {
+		name, src, want string
+	}{
+		{"alias inside its anchor", head + "steps:\n  - &s {id: a, action: log, with: {message: [*s]}}\n",
+			`t.yaml:5:46: alias *s is inside its own anchor &s: it would repeat itself forever`},
+		{"merge of its own anchor", head + "params:\n  p: &p {type: string, <<: *p}\nsteps: []\n",
+			`t.yaml:5:28: alias *p is inside its own anchor &p`},
+		{"list merge of its own anchor", head + "params:\n  p: &p {type: string, <<: [*p]}\nsteps: []\n",
+			`t.yaml:5:29: alias *p is inside its own anchor &p`},
+		{"arguments repeated", head + "steps:\n  - {id: a, action: log, with: &w {message: [" + strings.Repeat("x, ", 300000) + "x]}}\n" +
+			strings.Repeat("  - {id: b, action: log, with: *w}\n", 4),
+			`t.yaml:9:32: aliases expand to more than 1000000 nodes`},
+		{"text repeated", head + "params:\n  p: {type: string, default: &d " + long + "}\n  q: {default: [" + strings.Repeat("*d, ", 16) + "*d]}\n",
+			`t.yaml:6:81: aliases repeat more than 16 MiB of text`},
+		{"list merges doubling", head + "params:\n  m0: &m0 {type: string}\n  m1: &m1 {description: d}\n" + mergeChain(2, 40),
+			`t.yaml:29:19: aliases expand to more than 1000000 nodes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := plan.Parse("t.yaml", []byte(tt.src))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || !errors.Is(err, plan.ErrTooLarge) {
+				t.Errorf("err = %.300v\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// mergeChain returns params m<from>..m<to-1>, each merging the two before.
+func mergeChain(from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "  m%d: &m%d {<<: [*m%d, *m%d]}\n", i, i, i-1, i-2)
+	}
+	return b.String()
 }
 
 func TestCustomRegistry(t *testing.T) {
@@ -266,5 +327,143 @@ func TestParseCROnlyLineEndings(t *testing.T) {
 	plan.Render(&b, err, plan.RenderOptions{})
 	if want := "t.yaml:6:5: unknown key \"tiemout\" in step\n6 |     tiemout: 5m\n"; !strings.HasPrefix(b.String(), want) {
 		t.Errorf("render:\n%q\nwant prefix %q", b.String(), want)
+	}
+}
+
+// A runbook written as one line shows, in a frame, only the part of the
+// line around the culprit.
+func TestRenderCutsLongLines(t *testing.T) {
+	t.Parallel()
+	var steps []string
+	for i := 0; i < 100; i++ {
+		steps = append(steps, fmt.Sprintf(`{"id": "s%d", "action": "log", "with": {"message": "x"}}`, i))
+	}
+	src := `{"apiVersion": "csmplan/v1", "kind": "Runbook", "name": "t", "steps": [` + strings.Join(steps, ", ") + `, {"id": "b", "actoin": "log"}]}` + "\n"
+	_, err := plan.Parse("t.yaml", []byte(src))
+	var b bytes.Buffer
+	plan.Render(&b, err, plan.RenderOptions{})
+	lines := strings.Split(b.String(), "\n")
+	want := fmt.Sprintf("t.yaml:1:%d: unknown key \"actoin\" in step", strings.Index(src, `"actoin"`)+1)
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], want) {
+		t.Fatalf("render:\n%s", b.String())
+	}
+	frame, underline := lines[1], lines[2]
+	if n := utf8.RuneCountInString(frame); n > 130 {
+		t.Errorf("frame line of %d runes: %q", n, frame)
+	}
+	if !strings.HasPrefix(frame, "1 | …") || !strings.HasSuffix(frame, `"actoin": "log"}]}`) {
+		t.Errorf("frame = %q, want the end of the line after an ellipsis", frame)
+	}
+	at := strings.Index(underline, "^")
+	if got := string([]rune(frame)[utf8.RuneCountInString(underline[:at]):]); !strings.HasPrefix(got, `"actoin"`) || !strings.HasSuffix(underline, "^^^^^^^^") {
+		t.Errorf("the underline points at %q:\n%s\n%s", got, frame, underline)
+	}
+}
+
+// Every bad reference is reported; suggestions stop once the load has
+// spent its budget on them, so that many bad references to many names do
+// not cost their product.
+func TestParseSuggestionsWithinBudget(t *testing.T) {
+	t.Parallel()
+	const n = 2000
+	var b strings.Builder
+	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nparams:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  param%04d: {type: string}\n", i)
+	}
+	b.WriteString("steps:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "  - {id: s%d, action: log, with: {message: \"${params.parma%04d}\"}}\n", i, i)
+	}
+	_, err := plan.Parse("t.yaml", []byte(b.String()))
+	errs := plan.Errors(err)
+	if len(errs) != n {
+		t.Fatalf("%d problems, want %d", len(errs), n)
+	}
+	if first := errs[0]; first.Suggestion != "param0000" {
+		t.Errorf("first problem: %v, want the suggestion param0000", first)
+	}
+	if last := errs[n-1]; last.Suggestion != "" || !strings.Contains(last.Msg, `unknown param "parma1999"`) {
+		t.Errorf("last problem: %v, want it without a suggestion", last)
+	}
+}
+
+// A message lists at most ten names.
+func TestParseUnknownTargetListsTenTargets(t *testing.T) {
+	t.Parallel()
+	reg := actions.NewRegistry()
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`)},
+		func() actions.Action { return nil }))
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\ntargets:\n"
+	for i := 11; i >= 0; i-- {
+		src += fmt.Sprintf("  t%02d: {host: h}\n", i)
+	}
+	src += "steps:\n  - id: a\n    action: site.ping\n    with: {target: t0}\n"
+	_, err := plan.Parse("t.yaml", []byte(src), plan.WithRegistry(reg))
+	want := `t.yaml:20:20: unknown target "t0" (targets: t00, t01, t02, t03, t04, t05, t06, t07, t08, t09 and 2 more) (did you mean "t00"?)`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// A list given as text, such as on a command line, is refused if its
+// aliases repeat too much, like a runbook.
+func TestConvertRefusesAliasBombs(t *testing.T) {
+	t.Parallel()
+	bomb := "[&a [x,x,x,x,x,x,x,x,x,x]"
+	prev := "a"
+	for i := 0; i < 9; i++ {
+		name := fmt.Sprintf("b%d", i)
+		bomb += fmt.Sprintf(", &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]", name, prev, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = name
+	}
+	bomb += "]"
+	p := &plan.Param{Name: "l", Type: plan.TypeList}
+	if _, err := p.Convert(bomb); err == nil || !strings.HasSuffix(err.Error(), ": aliases expand to more than 1000000 nodes") {
+		t.Errorf("Convert = %.200v, want the aliases refused", err)
+	}
+	if v, err := p.Convert("[&a [1, 2], *a]"); err != nil || fmt.Sprint(v) != "[[1 2] [1 2]]" {
+		t.Errorf("Convert = %v, %v", v, err)
+	}
+}
+
+// yaml.v3 reports a bad indentation at the start of the block it was in,
+// which may be far above the culprit; the loader still finds the culprit,
+// however far below and however large the runbook.
+func TestParseLocatesSyntaxErrorsFarBelowTheirBlock(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, "  - id: s%d\n    action: log\n    with: {message: x}\n", i)
+	}
+	b.WriteString("  - id: z\n    action: log\n    with:\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "      k%d: x\n", i)
+	}
+	b.WriteString("     bad: x\n")
+	_, err := plan.Parse("t.yaml", []byte(b.String()))
+	if want := "t.yaml:1408:6: bad indentation"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v, want %s...", err, want)
+	}
+}
+
+// A list with very many items that do not fit the schema is reported in
+// short: the problems of the first thousand, then how many more there are.
+func TestParseReportsAFloodOfSchemaProblemsInShort(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n")
+	for i := 0; i < 1200; i++ {
+		fmt.Fprintf(&b, "  - {id: s%d, actoin: log}\n", i)
+	}
+	_, err := plan.Parse("t.yaml", []byte(b.String()))
+	errs := plan.Errors(err)
+	if len(errs) != 1001 {
+		t.Fatalf("%d problems, want 1001", len(errs))
+	}
+	last := errs[1000]
+	if want := `t.yaml:1005:5: 200 more items of "steps" do not fit the schema: only the problems of the first 1000 that do not fit are shown`; last.Error() != want || !errors.Is(last, plan.ErrSchema) {
+		t.Errorf("last problem = %v, want %s", last, want)
 	}
 }

@@ -18,11 +18,16 @@ import (
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// maxSyntaxProbes bounds the prefixes parsed to locate a syntax error.
-const maxSyntaxProbes = 400
+// Locating a syntax error parses parts of the runbook again: at most
+// maxProbeBytes of text in all, plus an eighth of the runbook's size, each
+// parse counting probeCost more.
+const (
+	maxProbeBytes = 256 << 10
+	probeCost     = 512
+)
 
 // syntaxError turns a yaml.v3 error into a positioned message.
-func syntaxError(src []byte, err error) (Pos, string) {
+func syntaxError(src *source, err error) (Pos, string) {
 	msg := err.Error()
 	reported := 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -31,45 +36,112 @@ func syntaxError(src []byte, err error) (Pos, string) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	lines := splitLines(src)
 	if strings.HasPrefix(msg, "unknown anchor") {
 		// unknown anchor 'x' referenced: find the alias in the source.
 		name := strings.TrimSuffix(strings.TrimPrefix(msg, "unknown anchor '"), "' referenced")
-		for i, l := range lines {
-			if j := bytes.Index(l, []byte("*"+name)); j >= 0 {
-				return Pos{Line: i + 1, Column: utf8.RuneCount(l[:j]) + 1}, "unknown anchor " + strconv.Quote(name) + ": an alias *" + name + " needs an anchor &" + name + " before it"
-			}
+		if j := bytes.Index(src.text, []byte("*"+name)); j >= 0 {
+			return src.pos(j), "unknown anchor " + strconv.Quote(name) + ": an alias *" + name + " needs an anchor &" + name + " before it"
 		}
 		return Pos{}, msg
 	}
-	line := culpritLine(src, lines, reported)
+	line := culpritLine(src, reported, msg)
 	if line == 0 {
 		line = max(reported, 1)
 	}
-	if line > len(lines) {
-		line = len(lines)
-	}
-	text := []byte{}
-	if line >= 1 && line <= len(lines) {
-		text = trimBreak(lines[line-1])
-	}
+	line = min(line, src.lines())
+	text := src.line(line)
 	col, hint := culpritColumn(text, msg)
+	if strings.Contains(msg, "cannot start any token") && bytes.HasPrefix(text[runeBytes(text, 0, col-1):], []byte("\t")) {
+		msg = "tab character" // yaml.v3 says only which token it found
+	}
 	return Pos{Line: line, Column: col}, explain(msg) + hint
 }
 
 // culpritLine returns the first line n >= the reported line - 1 such that
-// the first n lines do not parse, or 0.
-func culpritLine(src []byte, lines [][]byte, reported int) int {
-	start := max(reported-1, 1)
-	off := 0
-	for i := 0; i < start-1 && i < len(lines); i++ {
-		off += len(lines[i])
-	}
-	for n, probes := start, 0; n <= len(lines) && probes < maxSyntaxProbes; n, probes = n+1, probes+1 {
-		off += len(lines[n-1])
+// the first n lines do not parse, or 0 if it cannot tell within its budget.
+//
+// While the prefixes are short it parses them one line longer each time,
+// from the start of the runbook. Once they cost too much (an error near the
+// end of a large runbook), it parses the text from the block yaml.v3
+// reports on its own instead, finds the first line at which that fails
+// with doubling then halving steps, and trusts that line only if the text
+// fails there with the same message as the whole runbook.
+func culpritLine(src *source, reported int, msg string) int {
+	budget := maxProbeBytes + len(src.text)/8
+	// fails parses src.text[from:to]; ok is false if the budget cannot
+	// afford it.
+	fails := func(from, to int) (failed bool, why string, ok bool) {
+		cost := to - from + probeCost
+		if cost > budget {
+			return false, "", false
+		}
+		budget -= cost
 		var node yaml.Node
-		if err := yaml.Unmarshal(src[:off], &node); err != nil {
+		err := yaml.Unmarshal(src.text[from:to], &node)
+		if err == nil {
+			return false, "", true
+		}
+		why = err.Error()
+		if m := yamlLineRE.FindStringSubmatch(why); m != nil {
+			why = m[2]
+		}
+		return true, strings.TrimPrefix(why, "yaml: "), true
+	}
+	// Whole prefixes may spend half the budget.
+	n, rest := max(reported-1, 1), budget/2
+	for ; n <= src.lines(); n++ {
+		if src.lineEnd(n)+probeCost > budget-rest {
+			break
+		}
+		failed, _, _ := fails(0, src.lineEnd(n))
+		if failed {
 			return n
+		}
+	}
+	if n > src.lines() {
+		return 0
+	}
+	// yaml.v3 reports the line before the block (a parser error) or the
+	// line of the culprit (a scanner error).
+	for _, from := range []int{reported, reported + 1} {
+		if from < 1 || from > src.lines() {
+			continue
+		}
+		start := src.lineStart(from)
+		window := func(n int) (bool, string, bool) { return fails(start, src.lineEnd(n)) }
+		// The text up to line lo parses, up to line hi fails.
+		lo, hi := from-1, 0
+		for step := 1; hi == 0; step *= 2 {
+			n := min(lo+step, src.lines())
+			failed, _, ok := window(n)
+			switch {
+			case !ok:
+				return 0
+			case failed:
+				hi = n
+			case n == src.lines():
+				hi = -1
+			default:
+				lo = n
+			}
+		}
+		if hi < 0 {
+			continue
+		}
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			failed, _, ok := window(mid)
+			switch {
+			case !ok:
+				return 0
+			case failed:
+				hi = mid
+			default:
+				lo = mid
+			}
+		}
+		if _, why, ok := window(hi); ok && why == msg {
+			return hi
 		}
 	}
 	return 0

@@ -15,5 +15,8 @@
 // walks the yaml.Node tree against the compiled schema and answers "valid"
 // only when it is sure. Otherwise the document goes through the jsonschema
 // validator (github.com/santhosh-tekuri/jsonschema/v5), which stays the
-// reference and produces the errors, mapped back to YAML positions.
+// reference and produces the errors, mapped back to YAML positions. A long
+// list or mapping with very many items that do not fit is cut, for the
+// validator, after the first thousand of them, and one problem says how
+// many more there are: reporting each costs the validator microseconds.
 package schema

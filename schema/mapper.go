@@ -53,6 +53,9 @@ type mapper struct {
 	rootName string // what the root is called ("runbook"), or "" to use where
 	skipRefs bool   // drop problems at or below strings holding "${"
 	out      []problem
+	// entries of each mapping looked into, indexed once: problems are
+	// located by key, and a mapping may hold many keys and many problems.
+	entries map[*yaml.Node]*mappingEntries
 }
 
 func (m *mapper) prefix(msg string) string {
@@ -183,7 +186,7 @@ func (m *mapper) leaf(ve *jsonschema.ValidationError, kp kwPath) {
 		if kw == "maxProperties" {
 			n, rel = s.MaxProperties, "at most"
 		}
-		msg := fmt.Sprintf("%s must have %s %s, got %d", subj, rel, plural(n, "key"), len(mappingKeys(deref(l.node))))
+		msg := fmt.Sprintf("%s must have %s %s, got %d", subj, rel, plural(n, "key"), len(m.mappingKeys(deref(l.node))))
 		m.add(at, l.ptr, msg, isWhere, nil)
 	case "uniqueItems":
 		m.add(at, l.ptr, subj+" must not hold the same item twice", isWhere, nil)
@@ -300,7 +303,7 @@ func (m *mapper) falseSchema(kp kwPath, l loc) {
 			cands := propertyNames(kp.parent, nil, 0)
 			m.add(at, l.ptr, msg, false, func(p *problem) {
 				p.unknown, p.object = true, parent.ptr
-				p.Suggestion = Suggest(name, absent(cands, deref(parent.node)))
+				p.Suggestion = Suggest(name, m.absent(cands, deref(parent.node)))
 			})
 			return
 		}
@@ -316,7 +319,7 @@ func (m *mapper) unknownKeys(s *jsonschema.Schema, title string, l loc) {
 	}
 	var cands []string
 	place := m.keyPlace(title, l)
-	for _, kv := range mappingKeys(d) {
+	for _, kv := range m.mappingKeys(d) {
 		if _, ok := s.Properties[kv.name]; ok {
 			continue
 		}
@@ -331,7 +334,7 @@ func (m *mapper) unknownKeys(s *jsonschema.Schema, title string, l loc) {
 			continue
 		}
 		if cands == nil {
-			cands = absent(propertyNames(s, nil, 0), d)
+			cands = m.absent(propertyNames(s, nil, 0), d)
 		}
 		name := kv.name
 		m.add(kv.key, joinPointer(l.ptr, name), fmt.Sprintf("unknown key %q%s", name, place), false, func(p *problem) {
@@ -352,7 +355,7 @@ func (m *mapper) missing(s *jsonschema.Schema, title string, l loc) {
 		name, isWhere = m.subject(l)
 	}
 	for _, k := range s.Required {
-		if _, v := findKey(d, k, 0); v != nil {
+		if _, v := m.findKey(d, k); v != nil {
 			continue
 		}
 		msg := fmt.Sprintf("%s is missing required key %q", name, k)
@@ -381,7 +384,7 @@ func (m *mapper) dependent(kp kwPath, l loc) {
 		return
 	}
 	at := l.node
-	if k, _ := findKey(deref(l.node), key, 0); k != nil {
+	if k, _ := m.findKey(deref(l.node), key); k != nil {
 		at = k
 	}
 	msg := fmt.Sprintf("%q is only allowed together with %q", key, need[i])
@@ -420,7 +423,7 @@ func (m *mapper) alternatives(ve *jsonschema.ValidationError, kp kwPath) {
 			consts = append(consts, k...)
 			continue
 		}
-		sub := &mapper{root: m.root, schema: m.schema, where: m.where, rootName: m.rootName, skipRefs: m.skipRefs}
+		sub := &mapper{root: m.root, schema: m.schema, where: m.where, rootName: m.rootName, skipRefs: m.skipRefs, entries: m.entries}
 		sub.collect(c)
 		if !found || len(sub.out) < len(best) {
 			best, found = sub.out, true
@@ -503,7 +506,7 @@ func (m *mapper) needKeys(title string, l loc, names []string, oneOf bool) {
 	}
 	var present []kn
 	for _, n := range names {
-		if k, v := findKey(d, n, 0); v != nil {
+		if k, v := m.findKey(d, n); v != nil {
 			present = append(present, kn{n, k})
 		}
 	}
@@ -823,10 +826,10 @@ func propertyNames(s *jsonschema.Schema, seen map[*jsonschema.Schema]bool, depth
 }
 
 // absent returns the names that are not keys of mapping n.
-func absent(names []string, n *yaml.Node) []string {
+func (m *mapper) absent(names []string, n *yaml.Node) []string {
 	out := make([]string, 0, len(names))
 	for _, name := range names {
-		if _, v := findKey(n, name, 0); v == nil {
+		if _, v := m.findKey(n, name); v == nil {
 			out = append(out, name)
 		}
 	}
@@ -1098,7 +1101,7 @@ func (m *mapper) locate(instance string) loc {
 		var next *yaml.Node
 		switch d.Kind {
 		case yaml.MappingNode:
-			k, v := findKey(d, t, 0)
+			k, v := m.findKey(d, t)
 			if v != nil {
 				l.key, next = k, v
 			}
@@ -1218,16 +1221,63 @@ type keyValue struct {
 	key, value *yaml.Node
 }
 
+// mappingEntries are the entries of a mapping, as mappingKeys lists them,
+// with an index by name.
+type mappingEntries struct {
+	list   []keyValue
+	byName map[string]int // for long lists
+}
+
 // mappingKeys returns the entries of a mapping in order, explicit keys
-// first, then those merged with << that are not already present.
-func mappingKeys(n *yaml.Node) []keyValue {
+// first, then those merged with << that are not already present, through
+// at most 32 levels of merges. Each mapping is listed once per mapper.
+func (m *mapper) mappingKeys(n *yaml.Node) []keyValue {
+	if e := m.index(n); e != nil {
+		return e.list
+	}
+	return nil
+}
+
+// findKey returns the key and value nodes of key in mapping n, looking
+// through merge keys after the explicit keys.
+func (m *mapper) findKey(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	e := m.index(n)
+	if e == nil {
+		return nil, nil
+	}
+	if e.byName != nil {
+		if i, ok := e.byName[key]; ok {
+			return e.list[i].key, e.list[i].value
+		}
+		return nil, nil
+	}
+	for _, kv := range e.list {
+		if kv.name == key {
+			return kv.key, kv.value
+		}
+	}
+	return nil, nil
+}
+
+func (m *mapper) index(n *yaml.Node) *mappingEntries {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
-	var out []keyValue
+	if e, ok := m.entries[n]; ok {
+		return e
+	}
+	e := &mappingEntries{}
 	seen := map[string]bool{}
+	// A mapping merged again, through another path, adds nothing unless
+	// reached with more levels to go: lists of merges that name the same
+	// mappings over and over cost each mapping once per level at most.
+	expanded := map[*yaml.Node]int{}
 	var add func(n *yaml.Node, depth int)
 	add = func(n *yaml.Node, depth int) {
+		if d, ok := expanded[n]; ok && d <= depth {
+			return
+		}
+		expanded[n] = depth
 		var merges []*yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
@@ -1240,7 +1290,7 @@ func mappingKeys(n *yaml.Node) []keyValue {
 				continue
 			}
 			seen[name] = true
-			out = append(out, keyValue{name, k, n.Content[i+1]})
+			e.list = append(e.list, keyValue{name, k, n.Content[i+1]})
 		}
 		if depth > 32 {
 			return
@@ -1252,7 +1302,17 @@ func mappingKeys(n *yaml.Node) []keyValue {
 		}
 	}
 	add(n, 0)
-	return out
+	if len(e.list) > 8 {
+		e.byName = make(map[string]int, len(e.list))
+		for i, kv := range e.list {
+			e.byName[kv.name] = i
+		}
+	}
+	if m.entries == nil {
+		m.entries = map[*yaml.Node]*mappingEntries{}
+	}
+	m.entries[n] = e // shared with the mappers of alternatives
+	return e
 }
 
 // mergeSources returns the mappings a merge value names.
@@ -1273,39 +1333,6 @@ func mergeSources(v *yaml.Node) []*yaml.Node {
 	return nil
 }
 
-// findKey returns the key and value nodes of key in mapping n, looking
-// through merge keys after the explicit keys.
-func findKey(n *yaml.Node, key string, depth int) (*yaml.Node, *yaml.Node) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	hasMerge := false
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if isMerge(k) {
-			hasMerge = true
-			continue
-		}
-		if name, ok := keyText(k); ok && name == key {
-			return k, n.Content[i+1]
-		}
-	}
-	if !hasMerge || depth > 32 {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if !isMerge(n.Content[i]) {
-			continue
-		}
-		for _, src := range mergeSources(n.Content[i+1]) {
-			if k, v := findKey(src, key, depth+1); v != nil {
-				return k, v
-			}
-		}
-	}
-	return nil, nil
-}
-
 // needMatcher reports a mapping one key short of minProperties as "needs at
 // least one of" the keys its schema allows (additionalProperties false),
 // leaving out keys present and keys that only count through
@@ -1324,7 +1351,7 @@ func (m *mapper) needMatcher(kp kwPath, l loc) bool {
 	if ap, ok := obj.AdditionalProperties.(bool); !ok || ap || len(obj.Properties) == 0 {
 		return false
 	}
-	if kp.holder.MinProperties-len(mappingKeys(d)) != 1 {
+	if kp.holder.MinProperties-len(m.mappingKeys(d)) != 1 {
 		return false
 	}
 	var names []string
@@ -1332,7 +1359,7 @@ func (m *mapper) needMatcher(kp kwPath, l loc) bool {
 		if _, dep := obj.DependentSchemas[name]; dep {
 			continue
 		}
-		if _, v := findKey(d, name, 0); v != nil {
+		if _, v := m.findKey(d, name); v != nil {
 			continue
 		}
 		names = append(names, name)

@@ -120,11 +120,13 @@ func validate(m *mapper, root *yaml.Node) []Problem {
 		root = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
 	m.root = root
+	m.entries = map[*yaml.Node]*mappingEntries{}
 	if fastValid(m.schema, root) {
 		return nil
 	}
+	checked, skipped := m.cut(root)
 	conv := converter{}
-	v := conv.value(root, 0)
+	v := conv.value(checked, 0)
 	if len(conv.problems) > 0 {
 		return finish(wrapProblems(conv.problems))
 	}
@@ -137,6 +139,7 @@ func validate(m *mapper, root *yaml.Node) []Problem {
 		return []Problem{{Line: root.Line, Column: root.Column, Message: m.prefix(err.Error())}}
 	}
 	m.collect(ve)
+	m.out = append(m.out, skipped...)
 	if len(m.out) == 0 {
 		// Every violation was under a reference: nothing to report.
 		return nil

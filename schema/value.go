@@ -126,6 +126,11 @@ func (c *converter) mapping(n *yaml.Node, out map[string]any, aliased int, merge
 		}
 		if merged != nil {
 			if merged[key] {
+				// Skipped, but visited: a mapping merged again and
+				// again costs its keys each time.
+				if aliased > 0 && !c.count() {
+					return
+				}
 				continue
 			}
 			merged[key] = true
@@ -211,6 +216,11 @@ func (c *converter) merge(m *yaml.Node, out map[string]any, aliased int, merged 
 					c.alias = it
 				}
 				it = it.Alias
+				// Each mapping a list merges is an expansion, as
+				// the mapping a single merge names is.
+				if !c.count() {
+					return
+				}
 			}
 			if it.Kind != yaml.MappingNode {
 				c.fail(item, "a merge key (<<) takes a mapping or a list of mappings")

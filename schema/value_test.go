@@ -97,6 +97,8 @@ func TestToValueErrors(t *testing.T) {
 		{"bad merge", "a: {<<: 3}\n", Problem{Line: 1, Column: 9, Message: "a merge key (<<) takes a mapping or a list of mappings"}},
 		{"alias inside its own anchor", "a: &a [*a]\n", Problem{Line: 1, Column: 8, Message: "aliases nest deeper than 10000 levels (an alias inside its own anchor?)"}},
 		{"merge of its own anchor", "a: &a {<<: *a}\n", Problem{Line: 1, Column: 12, Message: "merge keys nest deeper than 10000 levels (a merge of its own anchor?)"}},
+		// Each level merges the two before it: the expansion doubles.
+		{"list merges", listMerges(40), Problem{Line: 27, Column: 17, Message: "aliases expand to more than 1000000 nodes"}},
 		// The eighth alias of l5 passes the limit.
 		{"billion laughs", laughs.String(), Problem{Line: 6, Column: 45, Message: "aliases expand to more than 1000000 nodes"}},
 	}
