@@ -261,14 +261,50 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// pairs calls f for each key and value of a mapping node.
+// pairs calls f for each key and value of a mapping node, merge keys
+// (<<: *anchor, <<: [*a, *b]) applied as YAML and the schema apply them:
+// the mapping's own keys win, then the merged mappings in order.
 func pairs(n *yaml.Node, f func(k, v *yaml.Node)) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return
 	}
+	seen := map[string]bool{}
+	mergePairs(n, seen, 0, f)
+}
+
+// maxMergeDepth bounds merges of merges (the loader's alias count already
+// bounds their size).
+const maxMergeDepth = 64
+
+func isMerge(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" }
+
+func mergePairs(n *yaml.Node, seen map[string]bool, depth int, f func(k, v *yaml.Node)) {
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		f(n.Content[i], deref(n.Content[i+1]))
+		k := n.Content[i]
+		if isMerge(k) {
+			merges = append(merges, deref(n.Content[i+1]))
+			continue
+		}
+		if !seen[k.Value] {
+			seen[k.Value] = true
+			f(k, deref(n.Content[i+1]))
+		}
+	}
+	if depth >= maxMergeDepth {
+		return
+	}
+	for _, m := range merges {
+		srcs := []*yaml.Node{m}
+		if m != nil && m.Kind == yaml.SequenceNode {
+			srcs = m.Content
+		}
+		for _, src := range srcs {
+			if src = deref(src); src != nil && src.Kind == yaml.MappingNode {
+				mergePairs(src, seen, depth+1, f)
+			}
+		}
 	}
 }
 
@@ -593,9 +629,7 @@ func (d *decoder) decode(n *yaml.Node, into *Value) any {
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = d.decode(n.Content[i+1], into)
-		}
+		pairs(n, func(k, v *yaml.Node) { m[k.Value] = d.decode(v, into) })
 		return m
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))

@@ -467,3 +467,31 @@ func TestParseReportsAFloodOfSchemaProblemsInShort(t *testing.T) {
 		t.Errorf("last problem = %v, want %s", last, want)
 	}
 }
+
+// Merge keys apply in the runbook as the schema applies them: the
+// mapping's own keys win, then the merged ones. (They used to be dropped
+// from steps silently.)
+func TestParseMergeKeys(t *testing.T) {
+	t.Parallel()
+	src := `apiVersion: csmplan/v1
+kind: Runbook
+name: merges
+steps:
+  - &base {id: z, action: log, with: &args {message: from args, level: warn}}
+  - {<<: *base, id: a}
+  - <<: [*base]
+    id: b
+    with: {<<: *args, message: own}
+`
+	p, err := plan.Parse("m.yaml", []byte(src), plan.WithRegistry(actions.Default()))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if a := p.Step("a"); a == nil || a.Action != "log" || a.With == nil {
+		t.Fatalf("step a = %+v, want the merged action and with", a)
+	}
+	with, _ := p.Step("b").With.Static()
+	if m, _ := with.(map[string]any); m["message"] != "own" || m["level"] != "warn" {
+		t.Errorf("step b with = %v, want its own message and the merged level", with)
+	}
+}
