@@ -348,6 +348,10 @@ func startSimulation(e *env, p *plan.Plan, params map[string]any, f *runFlags) (
 	}
 	sim := &simulation{pair: pair, target: pair.TargetVersion(), tmp: tmp}
 	bind := simParams(pair, e.exe, tmp)
+	if wait := f.installTime + time.Minute; f.installTime > 0 && wait > 20*time.Second {
+		// The shortened install wait must outlast the simulated install.
+		bind["install_timeout"] = wait.String()
+	}
 	keys := make([]string, 0, len(bind))
 	for k := range bind {
 		keys = append(keys, k)
