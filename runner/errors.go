@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +18,20 @@ var (
 	ErrTimeout       = errors.New("timed out")
 	ErrUndo          = errors.New("undo failed")
 	ErrPanic         = errors.New("panic")
+	// ErrInterrupted: the run's context was done (Ctrl-C, a deadline)
+	// before the run ended. Such an error also wraps the context's error
+	// (context.Canceled or context.DeadlineExceeded), and never ErrAction
+	// or a condition's failure, even when the action or probe that was
+	// running answered the interruption with an error of its own: an
+	// interrupted run is resumed, not repaired.
+	ErrInterrupted = errors.New("interrupted")
 )
+
+// interrupted is the error of a run or step stopped, while doing what,
+// because ctx is done.
+func interrupted(ctx context.Context, what string) error {
+	return fmt.Errorf("%w %s: %w", ErrInterrupted, what, ctx.Err())
+}
 
 // StepError is the error of a failed step: which step, where in the
 // runbook, which attempt, and why.

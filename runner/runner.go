@@ -41,9 +41,19 @@ type Options struct {
 }
 
 // Run executes the plan. It returns the report, always non-nil, and an
-// error when the run did not succeed: a [*StepError] for a failed step,
-// combined with go-multierror with the errors of a rollback; an error
-// wrapping ctx.Err() when ctx was done; ErrParams for bad params.
+// error when the report's outcome is neither Succeeded nor WouldRun (and
+// when the journal cannot record the run's end):
+//   - Cancelled: ctx was done before the run ended. The error wraps
+//     [ErrInterrupted] and ctx.Err(), never ErrAction nor a condition's
+//     failure (see ErrInterrupted).
+//   - Failed: a [*StepError] for a failed step (in a dry run, a blocked
+//     one), combined with go-multierror with the errors of the steps that
+//     failed before it under on_failure: continue and of a rollback;
+//     ErrParams for bad params.
+//
+// A dry run's report ends WouldRun when every step would run or be
+// skipped, and Failed, with an error, when a step is blocked or failed,
+// whatever its on_failure.
 func Run(ctx context.Context, p *plan.Plan, opts Options) (*Report, error) {
 	r, err := newRun(p, opts)
 	if err != nil {
@@ -185,10 +195,9 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	r.emit(Event{Kind: RunStart, Count: len(r.p.Steps), Message: r.p.Title})
 	var errs *multierror.Error
 	var stop error
-	failed := false
 	for i, s := range r.p.Steps {
 		if err := ctx.Err(); err != nil {
-			stop = fmt.Errorf("run cancelled before step %q: %w", s.ID, err)
+			stop = interrupted(ctx, fmt.Sprintf("before step %q", s.ID))
 			break
 		}
 		sr := &rep.Steps[i]
@@ -198,12 +207,17 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		}
 		err = r.red.Error(err)
 		if ctx.Err() != nil {
+			if !errors.Is(err, ErrInterrupted) {
+				// The step failed as the run was interrupted: the
+				// interruption is what the run's error says.
+				err = fmt.Errorf("%w: %w", interrupted(ctx, fmt.Sprintf("in step %q", s.ID)), err)
+			}
 			stop = err
 			break
 		}
-		failed = true
 		if r.opts.DryRun {
 			if r.policy(s) == plan.Continue {
+				errs = multierror.Append(errs, err)
 				continue
 			}
 			stop = err
@@ -229,16 +243,6 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		errs = multierror.Append(&multierror.Error{Errors: []error{stop}}, errs.WrappedErrors()...)
 	}
 	rep.Duration = r.clock.Now().Sub(start)
-	switch {
-	case ctx.Err() != nil:
-		rep.Outcome = Cancelled
-	case failed || errs != nil:
-		rep.Outcome = Failed
-	case r.opts.DryRun:
-		rep.Outcome = WouldRun
-	default:
-		rep.Outcome = Succeeded
-	}
 	var err error
 	if errs != nil {
 		errs.ErrorFormat = func(es []error) string {
@@ -254,6 +258,16 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 			err = errs
 		}
 		rep.Error = err.Error()
+	}
+	switch {
+	case errors.Is(err, ErrInterrupted):
+		rep.Outcome = Cancelled
+	case err != nil:
+		rep.Outcome = Failed
+	case r.opts.DryRun:
+		rep.Outcome = WouldRun
+	default:
+		rep.Outcome = Succeeded
 	}
 	if r.journal != nil {
 		if jerr := r.journal.end(rep.Outcome, rep.Error); jerr != nil && err == nil {
@@ -313,6 +327,10 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		ev(e)
 		return err
 	}
+	cancelled := func(while string) error {
+		err := interrupted(ctx, while)
+		return end(Cancelled, err.Error(), r.stepError(s, 0, err))
+	}
 	if prev := r.resumed[s.ID]; prev != nil && prev.done() {
 		r.restore(s, prev)
 		sr.Outputs = r.red.Map(r.outputs[s.ID])
@@ -329,6 +347,9 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	if s.When != nil {
 		res := r.condition(ctx, s, s.When, PhaseWhen, ev)
 		sr.When = &res
+		if ctx.Err() != nil {
+			return cancelled("while checking the when condition")
+		}
 		switch res.Status {
 		case Unmet:
 			reason := "when: " + res.Condition + " does not hold"
@@ -356,7 +377,7 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			allMet = allMet && post[k].Status == Met
 			if ctx.Err() != nil {
 				sr.Post = post[:k+1]
-				return end(Cancelled, "cancelled while checking the postconditions of the interrupted step", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
+				return cancelled("while checking the postconditions of the step interrupted earlier")
 			}
 			if !allMet {
 				break
@@ -374,7 +395,7 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			sr.Pre[k] = r.condition(ctx, s, c, PhasePre, ev)
 			ok = ok && (sr.Pre[k].Status == Met || sr.Pre[k].Status == NotChecked)
 			if ctx.Err() != nil {
-				return end(Cancelled, "cancelled while checking preconditions", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
+				return cancelled("while checking the preconditions")
 			}
 		}
 		if !ok {
@@ -421,7 +442,7 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			sr.Post[k] = r.condition(ctx, s, c, PhasePost, ev)
 			ok = ok && (sr.Post[k].Status == Met || sr.Post[k].Status == NotChecked)
 			if ctx.Err() != nil {
-				return end(Cancelled, "cancelled while checking postconditions", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
+				return cancelled("while checking the postconditions")
 			}
 		}
 		if !ok {
@@ -538,6 +559,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Message: s.Action})
 		t0 := r.clock.Now()
 		out, err := r.attempt(ctx, act, call, timeout)
+		stopped := ctx.Err() != nil // the run was interrupted while the attempt ran
 		took := r.clock.Now().Sub(t0)
 		a := Attempt{N: n, Duration: took}
 		if err != nil {
@@ -548,16 +570,22 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		if err == nil {
 			return out, n, nil
 		}
+		if stopped {
+			return nil, n, interrupted(ctx, "while action "+s.Action+" ran")
+		}
 		err = fmt.Errorf("%w: %s: %w", ErrAction, s.Action, err)
-		if n >= attempts || actions.IsPermanent(err) || ctx.Err() != nil {
+		if n >= attempts || actions.IsPermanent(err) {
 			if n > 1 && n >= attempts {
 				err = fmt.Errorf("%w (after %d attempts)", err, n)
 			}
 			return nil, n, err
 		}
+		if ctx.Err() != nil {
+			return nil, n, interrupted(ctx, "while waiting to retry action "+s.Action)
+		}
 		if interval > 0 {
 			if serr := r.clock.Sleep(ctx, interval); serr != nil {
-				return nil, n, fmt.Errorf("cancelled while waiting to retry: %w", serr)
+				return nil, n, interrupted(ctx, "while waiting to retry action "+s.Action)
 			}
 			interval = time.Duration(math.Min(float64(interval)*backoff, float64(math.MaxInt64)))
 			if maxInterval > 0 && interval > maxInterval {
