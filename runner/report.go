@@ -5,14 +5,23 @@ import "time"
 // Outcome is the outcome of a run or a step.
 type Outcome string
 
-// Outcomes of runs and steps.
+// Outcomes of runs and steps. A run ends Succeeded, Failed or Cancelled;
+// a dry run WouldRun, Failed (a step is blocked or failed) or Cancelled
+// (see [Run]).
 const (
+	// Succeeded: the step ran and its conditions held. A step that an
+	// earlier run left unfinished, and that this run found done (its
+	// postconditions hold, or its action's inspection says so), is
+	// Succeeded too, not Resumed: this run checked it; its Reason says so.
 	Succeeded Outcome = "succeeded"
 	Failed    Outcome = "failed"
 	Skipped   Outcome = "skipped"   // `when` did not hold
-	Cancelled Outcome = "cancelled" // the run's context was done
+	Cancelled Outcome = "cancelled" // the run's context was done: see ErrInterrupted
 	NotRun    Outcome = "not run"   // the run stopped before the step
-	// Resumed: the journal of an earlier run records the step as done.
+	// Resumed: the journal of an earlier run records the step as done
+	// (it ended succeeded, skipped or done earlier), so this run neither
+	// ran nor checked it again; its outputs and saved vars are the ones
+	// the journal recorded (see Journal).
 	Resumed Outcome = "done earlier"
 	// Dry-run outcomes.
 	WouldRun  Outcome = "would run"
