@@ -12,14 +12,14 @@ import (
 
 // condition checks a condition, polling per its wait. In a dry run it checks
 // once, and not at all when the condition depends on an action that would
-// have run before it.
-func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) ConditionResult {
+// have run before it. The error is check's.
+func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) (ConditionResult, error) {
 	if r.opts.DryRun {
 		if !r.checkable(c) {
 			res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Status: NotChecked, Expected: c.Expect.String()}
 			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: &res,
 				Message: "not checked: depends on an earlier action that a dry run does not run"})
-			return res
+			return res, nil
 		}
 		return r.checkOnce(ctx, s, c, phase, ev)
 	}
@@ -27,7 +27,7 @@ func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, ph
 }
 
 // checkOnce checks a condition once, without waiting.
-func (r *run) checkOnce(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) ConditionResult {
+func (r *run) checkOnce(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) (ConditionResult, error) {
 	return r.check(ctx, s, c, phase, ev, false)
 }
 
@@ -74,7 +74,11 @@ func (r *run) known(ref *plan.Ref) bool {
 	return ok
 }
 
-func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event), wait bool) ConditionResult {
+// check checks a condition, polling per its wait when wait is set. The
+// error is not the condition's: it is a wait that cannot be resolved (it
+// wraps ErrDuration), for which the result's status is Error and the step
+// must fail, whatever the condition observes.
+func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event), wait bool) (ConditionResult, error) {
 	res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Expected: c.Expect.String()}
 	ev(Event{Kind: ConditionStart, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res)})
 	var timeout, interval time.Duration
@@ -87,9 +91,10 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 			}
 		}
 		if err != nil {
+			err = fmt.Errorf("wait: %w", err)
 			res.Status, res.Error = Error, r.red.String(err.Error())
 			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Error: res.Error})
-			return res
+			return res, err
 		}
 		if interval <= 0 {
 			interval = r.interval
@@ -118,7 +123,7 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 		res.Error += fmt.Sprintf(" (still failing after waiting %s)", timeout)
 	}
 	ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error})
-	return res
+	return res, nil
 }
 
 // snapshot copies a condition result for an event, so that observers that

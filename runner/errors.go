@@ -25,6 +25,11 @@ var (
 	// running answered the interruption with an error of its own: an
 	// interrupted run is resumed, not repaired.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrDuration: a duration given at run time (through a reference,
+	// such as timeout: ${params.install_timeout}) is not one, or is
+	// negative. It is plan.ErrDuration, the error of such a duration
+	// written in the runbook itself, so that one test finds both.
+	ErrDuration = plan.ErrDuration
 )
 
 // interrupted is the error of a run or step stopped, while doing what,
@@ -64,6 +69,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 type conditionError struct {
 	kind    error
 	results []ConditionResult
+	// cause, when not nil, is why a condition could not be checked at all
+	// (a wait whose duration is not one).
+	cause error
 }
 
 func (e *conditionError) Error() string {
@@ -77,7 +85,12 @@ func (e *conditionError) Error() string {
 	return fmt.Sprintf("%v: %s", e.kind, strings.Join(parts, "; "))
 }
 
-func (e *conditionError) Unwrap() error { return e.kind }
+func (e *conditionError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.kind}
+}
 
 // describeResult is one line of evidence for a condition that did not hold.
 func describeResult(r ConditionResult) string {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +50,8 @@ type Options struct {
 //   - Failed: a [*StepError] for a failed step (in a dry run, a blocked
 //     one), combined with go-multierror with the errors of the steps that
 //     failed before it under on_failure: continue and of a rollback;
-//     ErrParams for bad params.
+//     ErrParams for bad params; ErrDuration for a duration, given through
+//     a reference, that is not one.
 //
 // A dry run's report ends WouldRun when every step would run or be
 // skipped, and Failed, with an error, when a step is blocked or failed,
@@ -126,7 +128,11 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 	}
 	r.interval = DefaultInterval
 	if p.Defaults.Interval.IsSet() {
-		if d, err := r.duration(p.Defaults.Interval); err == nil && d > 0 {
+		d, err := r.duration(p.Defaults.Interval)
+		if err != nil {
+			return nil, r.red.Error(fmt.Errorf("defaults: interval: %w", err))
+		}
+		if d > 0 {
 			r.interval = d
 		}
 	}
@@ -327,9 +333,14 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		ev(e)
 		return err
 	}
-	cancelled := func(while string) error {
-		err := interrupted(ctx, while)
-		return end(Cancelled, err.Error(), r.stepError(s, 0, err))
+	fail := func(o Outcome, attempt int, err error) error {
+		return end(o, err.Error(), r.stepError(s, attempt, err))
+	}
+	cancelled := func(while string) error { return fail(Cancelled, 0, interrupted(ctx, while)) }
+	dry := r.opts.DryRun
+	unmet := Failed // the outcome of a step whose conditions do not hold
+	if dry {
+		unmet = Blocked
 	}
 	if prev := r.resumed[s.ID]; prev != nil && prev.done() {
 		r.restore(s, prev)
@@ -340,12 +351,11 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	ev(Event{Kind: StepStart})
 	if r.journal != nil && !r.opts.DryRun {
 		if err := r.journal.stepStart(s.ID); err != nil {
-			return end(Failed, err.Error(), r.stepError(s, 0, err))
+			return fail(Failed, 0, err)
 		}
 	}
-	dry := r.opts.DryRun
 	if s.When != nil {
-		res := r.condition(ctx, s, s.When, PhaseWhen, ev)
+		res, cause := r.condition(ctx, s, s.When, PhaseWhen, ev)
 		sr.When = &res
 		if ctx.Err() != nil {
 			return cancelled("while checking the when condition")
@@ -361,8 +371,7 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			}
 			return end(Skipped, reason, nil)
 		case Error:
-			err := r.stepError(s, 0, &conditionError{kind: ErrCondition, results: []ConditionResult{res}})
-			return end(Failed, err.Error(), err)
+			return fail(Failed, 0, &conditionError{kind: ErrCondition, results: []ConditionResult{res}, cause: cause})
 		}
 	}
 	// An interrupted step of an earlier run: done if its postconditions
@@ -370,47 +379,39 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	// may still be taking effect (an installer restarting a server), and
 	// running it again meanwhile would be worse than waiting.
 	if prev := r.resumed[s.ID]; prev != nil && !dry && len(s.Post) > 0 {
-		post := make([]ConditionResult, len(s.Post))
-		allMet := true
-		for k, c := range s.Post {
-			post[k] = r.check(ctx, s, c, PhasePost, ev, prev.Acted)
-			allMet = allMet && post[k].Status == Met
-			if ctx.Err() != nil {
-				sr.Post = post[:k+1]
-				return cancelled("while checking the postconditions of the step interrupted earlier")
-			}
-			if !allMet {
-				break
-			}
-		}
-		if allMet {
+		post, err := r.conditions(ctx, s.Post, ErrPostcondition, true, func(c *plan.Condition) (ConditionResult, error) {
+			return r.check(ctx, s, c, PhasePost, ev, prev.Acted)
+		})
+		var ce *conditionError
+		switch {
+		case ctx.Err() != nil:
+			sr.Post = post
+			return cancelled("while checking the postconditions of the step interrupted earlier")
+		case errors.As(err, &ce) && ce.cause != nil:
+			sr.Post = post // a wait that is not one: running the action again would not wait either
+			return fail(Failed, 0, err)
+		case err == nil:
 			sr.Post = post
 			return end(Succeeded, "interrupted earlier; its postconditions hold", nil)
 		}
 	}
 	if len(s.Pre) > 0 {
-		sr.Pre = make([]ConditionResult, len(s.Pre))
-		ok := true
-		for k, c := range s.Pre {
-			sr.Pre[k] = r.condition(ctx, s, c, PhasePre, ev)
-			ok = ok && (sr.Pre[k].Status == Met || sr.Pre[k].Status == NotChecked)
-			if ctx.Err() != nil {
-				return cancelled("while checking the preconditions")
-			}
+		var err error
+		sr.Pre, err = r.conditions(ctx, s.Pre, ErrPrecondition, false, func(c *plan.Condition) (ConditionResult, error) {
+			return r.condition(ctx, s, c, PhasePre, ev)
+		})
+		if ctx.Err() != nil {
+			return cancelled("while checking the preconditions")
 		}
-		if !ok {
-			err := r.stepError(s, 0, &conditionError{kind: ErrPrecondition, results: sr.Pre})
-			if dry {
-				return end(Blocked, err.(*StepError).Err.Error(), err)
-			}
-			return end(Failed, err.(*StepError).Err.Error(), err)
+		if err != nil {
+			return fail(unmet, 0, err)
 		}
 	}
 	if s.Action != "" {
 		spec, _ := r.reg.Spec(actions.KindAction, s.Action)
 		if !dry && r.journal != nil {
 			if err := r.journal.actionStart(s.ID); err != nil {
-				return end(Failed, err.Error(), r.stepError(s, 0, err))
+				return fail(Failed, 0, err)
 			}
 		}
 		if dry {
@@ -426,37 +427,53 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		out, attempt, err := r.action(ctx, s, sr, ev)
 		if err != nil {
 			o := Failed
-			if ctx.Err() != nil {
+			if errors.Is(err, ErrInterrupted) {
 				o = Cancelled
 			}
-			serr := r.stepError(s, attempt, err)
-			return end(o, serr.(*StepError).Err.Error(), serr)
+			return fail(o, attempt, err)
 		}
 		r.outputs[s.ID] = out
 		sr.Outputs = r.red.Map(out)
 	}
 	if len(s.Post) > 0 {
-		sr.Post = make([]ConditionResult, len(s.Post))
-		ok := true
-		for k, c := range s.Post {
-			sr.Post[k] = r.condition(ctx, s, c, PhasePost, ev)
-			ok = ok && (sr.Post[k].Status == Met || sr.Post[k].Status == NotChecked)
-			if ctx.Err() != nil {
-				return cancelled("while checking the postconditions")
-			}
+		var err error
+		sr.Post, err = r.conditions(ctx, s.Post, ErrPostcondition, false, func(c *plan.Condition) (ConditionResult, error) {
+			return r.condition(ctx, s, c, PhasePost, ev)
+		})
+		if ctx.Err() != nil {
+			return cancelled("while checking the postconditions")
 		}
-		if !ok {
-			err := r.stepError(s, 0, &conditionError{kind: ErrPostcondition, results: sr.Post})
-			if dry {
-				return end(Blocked, err.(*StepError).Err.Error(), err)
-			}
-			return end(Failed, err.(*StepError).Err.Error(), err)
+		if err != nil {
+			return fail(unmet, 0, err)
 		}
 	}
 	if dry {
 		return end(WouldRun, "checks only", nil)
 	}
 	return end(Succeeded, "", nil)
+}
+
+// conditions checks the conditions cs with check, in turn, until the
+// context is done, and returns their results. When one does not hold (it
+// is unmet, or could not be checked), the error is a *conditionError of
+// kind; with first set, the conditions after it are not checked.
+func (r *run) conditions(ctx context.Context, cs []*plan.Condition, kind error, first bool, check func(*plan.Condition) (ConditionResult, error)) ([]ConditionResult, error) {
+	results := make([]ConditionResult, 0, len(cs))
+	ok := true
+	var cause error
+	for _, c := range cs {
+		res, err := check(c)
+		results = append(results, res)
+		ok = ok && (res.Status == Met || res.Status == NotChecked)
+		cause = cmp.Or(cause, err)
+		if ctx.Err() != nil || !ok && first {
+			break
+		}
+	}
+	if !ok {
+		return results, &conditionError{kind: kind, results: results, cause: cause}
+	}
+	return results, nil
 }
 
 // savedBy returns the vars the step's conditions saved.
@@ -486,26 +503,31 @@ func (r *run) restore(s *plan.Step, prev *journalStep) {
 	}
 }
 
-// duration resolves a runbook duration.
+// duration resolves a runbook duration. A value that is not a duration,
+// or is negative, is ErrDuration.
 func (r *run) duration(d plan.Duration) (time.Duration, error) {
 	if d.Ref == nil {
 		return d.D, nil
 	}
 	v, err := d.Ref.Eval(r.resolve)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("line %d: %w", d.Pos.Line, err)
 	}
+	var du time.Duration
 	switch t := v.(type) {
 	case string:
-		du, err := time.ParseDuration(t)
-		if err != nil {
-			return 0, fmt.Errorf("line %d: %q is not a duration", d.Pos.Line, t)
+		if du, err = time.ParseDuration(t); err != nil {
+			return 0, fmt.Errorf("%w: line %d: %q is not a duration: use Go syntax such as 30s, 10m, 1h30m", ErrDuration, d.Pos.Line, t)
 		}
-		return du, nil
 	case time.Duration:
-		return t, nil
+		du = t
+	default:
+		return 0, fmt.Errorf("%w: line %d: want a duration such as 30s, got %s", ErrDuration, d.Pos.Line, plan.TypeName(v))
 	}
-	return 0, fmt.Errorf("line %d: want a duration, got %s", d.Pos.Line, plan.TypeName(v))
+	if du < 0 {
+		return 0, fmt.Errorf("%w: line %d: duration %q is negative", ErrDuration, d.Pos.Line, plan.Format(v))
+	}
+	return du, nil
 }
 
 // action runs the step's action with its timeout and retry policy.
@@ -534,7 +556,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		timeout, err = r.duration(r.p.Defaults.Timeout)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: timeout: %w", ErrAction, err)
+		return nil, 0, fmt.Errorf("timeout: %w", err)
 	}
 	retry := s.Retry
 	if retry == nil {
@@ -544,10 +566,10 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	if retry != nil {
 		attempts = max(retry.Attempts, 1)
 		if interval, err = r.duration(retry.Interval); err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("retry: interval: %w", err)
 		}
 		if maxInterval, err = r.duration(retry.MaxInterval); err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("retry: max_interval: %w", err)
 		}
 		if retry.Backoff > 0 {
 			backoff = retry.Backoff
