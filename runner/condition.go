@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/csmplan/csmplan/actions"
@@ -16,7 +17,7 @@ import (
 func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) (ConditionResult, error) {
 	if r.opts.DryRun {
 		if !r.checkable(c) {
-			res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Status: NotChecked, Expected: c.Expect.String()}
+			res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Status: NotChecked, Expected: r.expected(c.Expect)}
 			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: &res,
 				Message: "not checked: depends on an earlier action that a dry run does not run"})
 			return res, nil
@@ -79,7 +80,7 @@ func (r *run) known(ref *plan.Ref) bool {
 // wraps ErrDuration), for which the result's status is Error and the step
 // must fail, whatever the condition observes.
 func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event), wait bool) (ConditionResult, error) {
-	res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Expected: c.Expect.String()}
+	res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Expected: r.expected(c.Expect)}
 	ev(Event{Kind: ConditionStart, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res)})
 	var timeout, interval time.Duration
 	if wait && c.Wait != nil {
@@ -124,6 +125,55 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 	}
 	ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error})
 	return res, nil
+}
+
+// expected describes e as [plan.Expect.String] does, with the value of
+// each operand that holds references, followed by the operand as written:
+// `version equals "6.3.11.0" (${params.target_version})`. An operand whose
+// references have no value (yet) is shown as written. Secrets are redacted.
+func (r *run) expected(e *plan.Expect) string {
+	if !hasRefs(e) {
+		return e.String()
+	}
+	var parts []string
+	for _, m := range e.Matchers {
+		switch {
+		case m.Nested != nil:
+			parts = append(parts, m.Op+" ("+r.expected(m.Nested)+")")
+		case m.Op == "matches":
+			parts = append(parts, fmt.Sprintf("matches /%s/", plan.Format(m.Arg.Raw())))
+		case m.Arg.IsStatic():
+			parts = append(parts, m.Op+" "+plan.Brief(m.Arg.Raw()))
+		default:
+			part := m.Op + " " + plan.Brief(m.Arg.Raw())
+			if v, err := m.Arg.Eval(r.resolve); err == nil {
+				part = m.Op + " " + plan.Brief(v) + " (" + plan.Format(m.Arg.Raw()) + ")"
+			}
+			parts = append(parts, part)
+		}
+	}
+	s := strings.Join(parts, " and ")
+	if e.As != "" {
+		s += " (as a " + e.As + ")"
+	}
+	if len(e.Path) > 0 {
+		s = e.Path.String() + " " + s
+	}
+	return r.red.String(s)
+}
+
+// hasRefs reports whether an operand of e, or of an expectation in it,
+// holds a reference.
+func hasRefs(e *plan.Expect) bool {
+	if e == nil {
+		return false
+	}
+	for _, m := range e.Matchers {
+		if !m.Arg.IsStatic() || hasRefs(m.Nested) {
+			return true
+		}
+	}
+	return false
 }
 
 // snapshot copies a condition result for an event, so that observers that

@@ -99,6 +99,9 @@ type ConditionResult struct {
 	Line      int
 	Status    Status
 	// Expected describes the expectation, e.g. `role equals "Active"`.
+	// An operand that holds references shows their values, then the
+	// operand as written: `version equals "6.3.11.0"
+	// (${params.target_version})`; secrets are redacted.
 	Expected string
 	// Observed is the value at the expectation's path, when there was one.
 	Observed any
