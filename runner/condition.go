@@ -203,6 +203,7 @@ func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res
 	}
 	if c.Save != "" {
 		r.vars[c.Save] = subject
+		delete(r.secretVars, c.Save)
 	}
 	m, err := match(c.Expect, subject, r.resolve)
 	res.Observed = r.red.Value(m.observed)

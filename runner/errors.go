@@ -30,6 +30,12 @@ var (
 	// negative. It is plan.ErrDuration, the error of such a duration
 	// written in the runbook itself, so that one test finds both.
 	ErrDuration = plan.ErrDuration
+	// ErrNotRestored: a resumed run refers to a value that the journal of
+	// the earlier run does not give back (see Journal): an output or saved
+	// var that held a secret, which the journal writes redacted, or an
+	// output of a step found done whose action was interrupted before it
+	// returned it. The error names the reference, the step or var, and why.
+	ErrNotRestored = errors.New("value not restored from the journal")
 )
 
 // interrupted is the error of a run or step stopped, while doing what,

@@ -82,11 +82,18 @@ type run struct {
 	resumed  map[string]*journalStep
 	changed  bool // dry run: a mutating action would have run
 	interval time.Duration
+	// What a resumed run restored from the journal but cannot use (see
+	// ErrNotRestored): outputs, by step, and vars that held a secret; the
+	// steps found done whose outputs the journal does not have.
+	secretOutputs map[string][]string
+	secretVars    map[string]bool
+	lostOutputs   map[string]bool
 }
 
 func newRun(p *plan.Plan, opts Options) (*run, error) {
 	r := &run{p: p, opts: opts, clock: opts.Clock, reg: opts.Registry,
-		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal}
+		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal,
+		secretOutputs: map[string][]string{}, secretVars: map[string]bool{}, lostOutputs: map[string]bool{}}
 	if opts.DryRun {
 		r.journal = nil // a dry run changes nothing and records nothing
 	}
@@ -146,6 +153,9 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 }
 
 func (r *run) resolveRef(ref *plan.Ref) (any, error) {
+	if err := r.notRestored(ref); err != nil {
+		return nil, err
+	}
 	var v any
 	switch ref.Scope {
 	case plan.ScopeParams:
@@ -325,8 +335,8 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		if err != nil {
 			e.Error = err.Error()
 		}
-		if r.journal != nil && !r.opts.DryRun && ctx.Err() == nil {
-			if jerr := r.journal.stepEnd(s.ID, o, sr.Outputs, r.savedBy(s)); jerr != nil && err == nil {
+		if r.journal != nil && ctx.Err() == nil {
+			if jerr := r.journal.stepEnd(s.ID, o, r.values(s, s.Pre, s.Post)); jerr != nil && err == nil {
 				err = jerr
 			}
 		}
@@ -342,14 +352,15 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	if dry {
 		unmet = Blocked
 	}
-	if prev := r.resumed[s.ID]; prev != nil && prev.done() {
-		r.restore(s, prev)
+	prev := r.resumed[s.ID] // nil in a dry run, which has no journal
+	if prev != nil && prev.done() {
+		r.restore(s, prev.values, prev.OutputsLost, nil)
 		sr.Outputs = r.red.Map(r.outputs[s.ID])
 		ev(Event{Kind: StepStart})
 		return end(Resumed, "recorded as done in the journal", nil)
 	}
 	ev(Event{Kind: StepStart})
-	if r.journal != nil && !r.opts.DryRun {
+	if r.journal != nil {
 		if err := r.journal.stepStart(s.ID); err != nil {
 			return fail(Failed, 0, err)
 		}
@@ -374,25 +385,40 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			return fail(Failed, 0, &conditionError{kind: ErrCondition, results: []ConditionResult{res}, cause: cause})
 		}
 	}
-	// An interrupted step of an earlier run: done if its postconditions
-	// hold. When its action had started, they get their waits: the action
-	// may still be taking effect (an installer restarting a server), and
-	// running it again meanwhile would be worse than waiting.
-	if prev := r.resumed[s.ID]; prev != nil && !dry && len(s.Post) > 0 {
-		post, err := r.conditions(ctx, s.Post, ErrPostcondition, true, func(c *plan.Condition) (ConditionResult, error) {
-			return r.check(ctx, s, c, PhasePost, ev, prev.Acted)
-		})
+	// A step that an earlier run left unfinished, or that failed, is done
+	// if its postconditions hold (see Journal). They get their waits when
+	// an action took, or may be taking, effect; running it again meanwhile
+	// would be worse than waiting.
+	if prev != nil {
+		tookEffect := prev.Attempt == attemptDone
+		wait := prev.Attempt != attemptNone
+		var post []ConditionResult
+		var err error
+		if len(s.Post) > 0 {
+			post, err = r.conditions(ctx, s.Post, ErrPostcondition, true, func(c *plan.Condition) (ConditionResult, error) {
+				return r.check(ctx, s, c, PhasePost, ev, wait)
+			})
+		}
 		var ce *conditionError
 		switch {
 		case ctx.Err() != nil:
 			sr.Post = post
-			return cancelled("while checking the postconditions of the step interrupted earlier")
+			return cancelled("while checking the postconditions of the step an earlier run left unfinished")
 		case errors.As(err, &ce) && ce.cause != nil:
 			sr.Post = post // a wait that is not one: running the action again would not wait either
 			return fail(Failed, 0, err)
-		case err == nil:
+		case err == nil && (len(s.Post) > 0 || tookEffect):
 			sr.Post = post
-			return end(Succeeded, "interrupted earlier; its postconditions hold", nil)
+			r.restore(s, prev.values, s.Action != "" && prev.Outputs == nil, s.Post)
+			sr.Outputs = r.red.Map(r.outputs[s.ID])
+			reason := "interrupted earlier; its postconditions hold"
+			if len(s.Post) == 0 {
+				reason = "interrupted earlier, after its action took effect"
+			}
+			return end(Succeeded, reason, nil)
+		case tookEffect:
+			sr.Post = post // the action took effect, and its postconditions do not hold: as in any run
+			return fail(Failed, 0, err)
 		}
 	}
 	if len(s.Pre) > 0 {
@@ -408,23 +434,30 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		}
 	}
 	if s.Action != "" {
-		spec, _ := r.reg.Spec(actions.KindAction, s.Action)
-		if !dry && r.journal != nil {
-			if err := r.journal.actionStart(s.ID); err != nil {
-				return fail(Failed, 0, err)
-			}
-		}
 		if dry {
-			if spec.Mutates {
-				r.changed = true
-			}
 			reason := "action " + s.Action
-			if !spec.Mutates {
+			if spec, _ := r.reg.Spec(actions.KindAction, s.Action); spec.Mutates {
+				r.changed = true
+			} else {
 				reason += " (read-only, not run in a dry run)"
 			}
 			return end(WouldRun, reason, nil)
 		}
+		if r.journal != nil {
+			if err := r.journal.actionStart(s.ID, r.values(s, s.Pre)); err != nil {
+				return fail(Failed, 0, err)
+			}
+		}
 		out, attempt, err := r.action(ctx, s, sr, ev)
+		if err == nil {
+			r.setOutputs(s, out)
+			sr.Outputs = r.red.Map(out)
+		}
+		if r.journal != nil && !errors.Is(err, ErrInterrupted) {
+			if jerr := r.journal.actionEnd(s.ID, values{Outputs: out}, err); jerr != nil && err == nil {
+				return fail(Failed, attempt, jerr)
+			}
+		}
 		if err != nil {
 			o := Failed
 			if errors.Is(err, ErrInterrupted) {
@@ -432,8 +465,6 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			}
 			return fail(o, attempt, err)
 		}
-		r.outputs[s.ID] = out
-		sr.Outputs = r.red.Map(out)
 	}
 	if len(s.Post) > 0 {
 		var err error
@@ -476,33 +507,6 @@ func (r *run) conditions(ctx context.Context, cs []*plan.Condition, kind error, 
 	return results, nil
 }
 
-// savedBy returns the vars the step's conditions saved.
-func (r *run) savedBy(s *plan.Step) map[string]any {
-	var out map[string]any
-	for _, cs := range [][]*plan.Condition{s.Pre, s.Post} {
-		for _, c := range cs {
-			if v, ok := r.vars[c.Save]; ok && c.Save != "" {
-				if out == nil {
-					out = map[string]any{}
-				}
-				out[c.Save] = v
-			}
-		}
-	}
-	return out
-}
-
-func (r *run) restore(s *plan.Step, prev *journalStep) {
-	if prev.Outputs != nil {
-		r.outputs[s.ID] = prev.Outputs
-	} else if s.Action != "" {
-		r.outputs[s.ID] = map[string]any{}
-	}
-	for k, v := range prev.Vars {
-		r.vars[k] = v
-	}
-}
-
 // duration resolves a runbook duration. A value that is not a duration,
 // or is negative, is ErrDuration.
 func (r *run) duration(d plan.Duration) (time.Duration, error) {
@@ -530,33 +534,48 @@ func (r *run) duration(d plan.Duration) (time.Duration, error) {
 	return du, nil
 }
 
-// action runs the step's action with its timeout and retry policy.
-func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event)) (map[string]any, int, error) {
-	act, err := r.reg.NewAction(s.Action)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrAction, err)
+// prepare makes the step's action, and resolves its arguments (checked by
+// its Validator) and its timeout.
+func (r *run) prepare(s *plan.Step) (act actions.Action, args map[string]any, timeout time.Duration, err error) {
+	if act, err = r.reg.NewAction(s.Action); err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: %w", ErrAction, err)
 	}
 	v, err := s.With.Eval(r.resolve)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: arguments: %w", ErrAction, err)
+		return nil, nil, 0, fmt.Errorf("%w: arguments: %w", ErrAction, err)
 	}
-	args, _ := v.(map[string]any)
+	args, _ = v.(map[string]any)
 	if args == nil {
 		args = map[string]any{}
 	}
 	if val, ok := act.(actions.Validator); ok {
 		if err := val.Validate(args); err != nil {
-			return nil, 0, fmt.Errorf("%w: %s: invalid arguments: %w", ErrAction, s.Action, actions.Permanent(err))
+			return nil, nil, 0, fmt.Errorf("%w: %s: invalid arguments: %w", ErrAction, s.Action, actions.Permanent(err))
 		}
 	}
-	timeout := time.Duration(0)
 	if s.Timeout.IsSet() {
 		timeout, err = r.duration(s.Timeout)
 	} else if r.p.Defaults.Timeout.IsSet() {
 		timeout, err = r.duration(r.p.Defaults.Timeout)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("timeout: %w", err)
+		return nil, nil, 0, fmt.Errorf("timeout: %w", err)
+	}
+	return act, args, timeout, nil
+}
+
+// call is attempt n of the step's action with args; its messages go out
+// as ActionLog events.
+func (r *run) call(s *plan.Step, args map[string]any, n int, ev func(Event)) *actions.Call {
+	return &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock,
+		Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) }}
+}
+
+// action runs the step's action with its timeout and retry policy.
+func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event)) (map[string]any, int, error) {
+	act, args, timeout, err := r.prepare(s)
+	if err != nil {
+		return nil, 0, err
 	}
 	retry := s.Retry
 	if retry == nil {
@@ -576,11 +595,10 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		}
 	}
 	for n := 1; ; n++ {
-		call := &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock,
-			Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) }}
+		call := r.call(s, args, n, ev)
 		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Message: s.Action})
 		t0 := r.clock.Now()
-		out, err := r.attempt(ctx, act, call, timeout)
+		out, err := bounded(ctx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) })
 		stopped := ctx.Err() != nil // the run was interrupted while the attempt ran
 		took := r.clock.Now().Sub(t0)
 		a := Attempt{N: n, Duration: took}
@@ -617,29 +635,30 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	}
 }
 
-type result struct {
-	out map[string]any
+type result[T any] struct {
+	v   T
 	err error
 }
 
-// attempt runs an action once, bounded by timeout, recovering panics. An
-// action that ignores its context is abandoned when the context is done.
-func (r *run) attempt(ctx context.Context, act actions.Action, call *actions.Call, timeout time.Duration) (map[string]any, error) {
+// bounded calls f (an action's Run) once, bounded
+// by timeout on clock, recovering panics. A function that ignores its
+// context is abandoned when the context is done.
+func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Duration, f func(context.Context) (T, error)) (T, error) {
 	if timeout <= 0 && ctx.Done() == nil {
-		// Nothing can interrupt the action: run it on this goroutine.
-		return runInline(ctx, act, call)
+		// Nothing can interrupt f: call it on this goroutine.
+		return protect(ctx, f)
 	}
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
-		actx, cancel = r.clock.WithTimeout(ctx, timeout)
+		actx, cancel = clock.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	done := make(chan result, 1)
+	done := make(chan result[T], 1)
 	go func() {
-		out, err := runInline(actx, act, call)
-		done <- result{out, err}
+		v, err := protect(actx, f)
+		done <- result[T]{v, err}
 	}()
-	var res result
+	var res result[T]
 	select {
 	case res = <-done:
 	case <-actx.Done():
@@ -650,20 +669,22 @@ func (r *run) attempt(ctx context.Context, act actions.Action, call *actions.Cal
 		}
 	}
 	if res.err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, res.err)
+		var zero T
+		return zero, fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, res.err)
 	}
 	if res.err == nil && ctx.Err() != nil {
-		return res.out, nil
+		return res.v, nil
 	}
-	return res.out, res.err
+	return res.v, res.err
 }
 
-// runInline runs an action, turning a panic into a permanent error.
-func runInline(ctx context.Context, act actions.Action, call *actions.Call) (out map[string]any, err error) {
+// protect calls f, turning a panic into a permanent error.
+func protect[T any](ctx context.Context, f func(context.Context) (T, error)) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = nil, actions.Permanent(fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack()))
+			var zero T
+			v, err = zero, actions.Permanent(fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack()))
 		}
 	}()
-	return act.Run(ctx, call)
+	return f(ctx)
 }
