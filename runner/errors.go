@@ -30,6 +30,12 @@ var (
 	// negative. It is plan.ErrDuration, the error of such a duration
 	// written in the runbook itself, so that one test finds both.
 	ErrDuration = plan.ErrDuration
+	// ErrInProgress: on resume, the Inspector of a step's action says that
+	// the attempt an earlier run left unfinished is still in progress, and
+	// the step's postconditions did not hold after their waits (or it has
+	// none): the runner does not start the action again while it may be
+	// running. Resume again once it has ended.
+	ErrInProgress = errors.New("action still in progress")
 	// ErrNotRestored: a resumed run refers to a value that the journal of
 	// the earlier run does not give back (see Journal): an output or saved
 	// var that held a secret, which the journal writes redacted, or an

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
 )
 
@@ -79,18 +80,25 @@ var journalSeed = digest([]byte(journalFormat))
 // journal knows of its action's last attempt:
 //
 //   - None started, or the last one failed (it returned an error, which
-//     a retry would not wait on either): the step is done if its
-//     postconditions hold at once; otherwise it runs again from its
-//     preconditions.
+//     a retry would not wait on either), or an Inspector found that it did
+//     not take effect: the step is done if its postconditions hold at once;
+//     otherwise it runs again from its preconditions.
 //   - One started and its outcome is unknown: the run stopped while it
 //     ran. This survives any number of resumes, until the step is proven
-//     done (its postconditions hold, or it ends succeeded). The
-//     postconditions get their waits (the action, an installer say, may
-//     still be taking effect, and running it again meanwhile would be
-//     worse than waiting); if they do not hold, the step runs again.
-//   - One returned: the postconditions get their waits, as after any
-//     action; if they do not hold, the step fails (ErrPostcondition), and
-//     a later resume runs it again.
+//     done (its postconditions hold, or it ends succeeded) or the attempt
+//     proven not to have taken effect (an Inspector says not done). If the
+//     action is an [actions.Inspector], the runner first asks it what the
+//     attempt left behind (see [StepReport].Inspection): done, as below;
+//     in progress: the postconditions get their waits, and the step fails
+//     (ErrInProgress) rather than start the action again if they do not
+//     hold; not done: the step runs again at once from its preconditions.
+//     Otherwise (no Inspector, "unknown", or an error), the postconditions
+//     get their waits (the action, an installer say, may still be taking
+//     effect, and running it again meanwhile would be worse than waiting);
+//     if they do not hold, the step runs again.
+//   - One returned (or an Inspector found it done): the postconditions
+//     get their waits, as after any action; if they do not hold, the step
+//     fails (ErrPostcondition), and a later resume runs it again.
 //
 // A step found done on resume ends Succeeded, and keeps the outputs its
 // action returned (the journal records them as soon as it returns) and
@@ -110,7 +118,8 @@ var journalSeed = digest([]byte(journalFormat))
 // "step.start", "action.start" (synced; with the vars the step's
 // preconditions saved), "action.end" (synced; outcome "succeeded" with
 // the action's outputs, or "failed" with its error; none when the run was
-// interrupted), "step.end" (synced; the step's outcome, outputs and saved
+// interrupted), "inspect" (what an Inspector found: "inspection", and
+// "error"), "step.end" (synced; the step's outcome, outputs and saved
 // vars, and "outputs_lost" when its outputs are unknown) and "run.end".
 // Outputs and vars that held a secret are written redacted and named in
 // "redacted_outputs" and "redacted_vars".
@@ -127,7 +136,7 @@ type Journal struct {
 
 // journalRecord is one line of a journal.
 type journalRecord struct {
-	Type    string            `json:"type"`             // run, step.start, action.start, action.end, step.end, run.end
+	Type    string            `json:"type"`             // run, step.start, action.start, action.end, inspect, step.end, run.end
 	Format  string            `json:"format,omitempty"` // run: journalFormat
 	Runbook string            `json:"runbook,omitempty"`
 	Digest  string            `json:"digest,omitempty"`
@@ -142,8 +151,11 @@ type journalRecord struct {
 	RedactedVars    []string `json:"redacted_vars,omitempty"`
 	// OutputsLost (step.end): the step's action ran, but its outputs were
 	// never recorded.
-	OutputsLost bool   `json:"outputs_lost,omitempty"`
-	Error       string `json:"error,omitempty"`
+	OutputsLost bool `json:"outputs_lost,omitempty"`
+	// Inspection (inspect): what an Inspector found, as
+	// actions.Inspection's String says it.
+	Inspection string `json:"inspection,omitempty"`
+	Error      string `json:"error,omitempty"`
 	// Prev is the previous line's Sum; for the first line, journalSeed.
 	Prev string `json:"prev"`
 	// Sum, the last field of the line, is the hex SHA-256 of the line's
@@ -176,8 +188,8 @@ const (
 	// attemptStarted: an attempt started, and the run stopped before
 	// anything was known of its effect; it may still be taking effect.
 	attemptStarted
-	// attemptDone: the last attempt returned; whether its postconditions
-	// hold is not known yet.
+	// attemptDone: the last attempt returned (or an Inspector found it
+	// done); whether its postconditions hold is not known yet.
 	attemptDone
 )
 
@@ -359,7 +371,7 @@ func (j *Journal) load() (int, error) {
 				h := rec
 				j.header = &h
 			}
-		case "step.start", "action.start", "action.end", "step.end":
+		case "step.start", "action.start", "action.end", "inspect", "step.end":
 			st := j.previous[rec.Step]
 			if st == nil {
 				st = &journalStep{Outcome: NotRun}
@@ -390,6 +402,13 @@ func (st *journalStep) apply(rec journalRecord) {
 		st.Outputs, st.SecretOutputs = normalizeMap(rec.Outputs), rec.RedactedOutputs
 		if st.Outputs == nil {
 			st.Outputs = map[string]any{}
+		}
+	case "inspect":
+		switch rec.Inspection {
+		case actions.NotDone.String():
+			st.Attempt = attemptNone
+		case actions.Done.String():
+			st.Attempt = attemptDone
 		}
 	case "step.end":
 		st.Outcome = rec.Outcome
@@ -463,7 +482,7 @@ func checkRecord(body []byte, rec journalRecord, jerr error, prev string) string
 		if rec.Format != journalFormat || rec.Digest == "" {
 			return "a run record without the journal format or the runbook's digest"
 		}
-	case "step.start", "action.start", "action.end", "step.end":
+	case "step.start", "action.start", "action.end", "inspect", "step.end":
 		if rec.Step == "" {
 			return fmt.Sprintf("a %s record without a step", rec.Type)
 		}
@@ -583,6 +602,15 @@ func (j *Journal) actionEnd(id string, v values, err error) error {
 		rec.Outputs, rec.RedactedOutputs = j.redact(v.Outputs, v.SecretOutputs)
 	}
 	return j.write(rec, true)
+}
+
+// inspect records what the Inspector of the step's action found.
+func (j *Journal) inspect(id string, ins actions.Inspection, err error) error {
+	rec := journalRecord{Type: "inspect", Step: id, Inspection: ins.String()}
+	if err != nil {
+		rec.Error = j.red.String(err.Error())
+	}
+	return j.write(rec, false)
 }
 
 // stepEnd records, synced, how the step ended, with its outputs and

@@ -69,14 +69,20 @@ type StepReport struct {
 	Line    int
 	Outcome Outcome
 	// Reason says why the step was skipped, failed or blocked.
-	Reason   string
-	When     *ConditionResult `json:",omitempty"`
-	Pre      []ConditionResult
-	Attempts []Attempt
-	Post     []ConditionResult
-	Outputs  map[string]any
-	Undo     *UndoReport `json:",omitempty"`
-	Duration time.Duration
+	Reason string
+	// Inspection is what the Inspector of the step's action found, on
+	// resume, of the attempt that an earlier run left unfinished: "done",
+	// "in progress", "not done" or "unknown" (see actions.Inspection), or
+	// "error: ..." when Inspect failed (the runner then does as for
+	// "unknown"; see Journal). Empty when no Inspector was asked.
+	Inspection string           `json:",omitempty"`
+	When       *ConditionResult `json:",omitempty"`
+	Pre        []ConditionResult
+	Attempts   []Attempt
+	Post       []ConditionResult
+	Outputs    map[string]any
+	Undo       *UndoReport `json:",omitempty"`
+	Duration   time.Duration
 }
 
 // Status is the status of a condition.

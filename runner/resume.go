@@ -1,11 +1,64 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
+	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
 )
+
+// inspect asks the step's action, when it is an [actions.Inspector], what
+// the attempt that an earlier run left unfinished left behind, with a call
+// made as for an attempt (its arguments, targets, clock and Log; attempt
+// 1), bounded by the step's timeout. The answer goes into the report, an
+// ActionInspect event and the journal. An action that is no Inspector is
+// not asked: Unknown. An Inspector's error counts as Unknown. The error is
+// the journal's.
+func (r *run) inspect(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event)) (actions.Inspection, error) {
+	act, err := r.reg.NewAction(s.Action)
+	if err != nil {
+		return actions.Unknown, nil // running the action will say why
+	}
+	insp, ok := act.(actions.Inspector)
+	if !ok {
+		return actions.Unknown, nil
+	}
+	ins := actions.Unknown
+	_, args, timeout, err := r.prepare(s)
+	if err == nil {
+		call := r.call(s, args, 1, ev)
+		ins, err = bounded(ctx, r.clock, timeout, func(ctx context.Context) (actions.Inspection, error) { return insp.Inspect(ctx, call) })
+		if err != nil {
+			err = fmt.Errorf("%s: inspect: %w", s.Action, err)
+		}
+	}
+	if ctx.Err() != nil {
+		return actions.Unknown, nil
+	}
+	switch {
+	case err != nil:
+		ins = actions.Unknown
+		sr.Inspection = r.red.String("error: " + err.Error())
+	case ins != actions.Done && ins != actions.InProgress && ins != actions.NotDone:
+		ins = actions.Unknown
+		fallthrough
+	default:
+		sr.Inspection = ins.String()
+	}
+	e := Event{Kind: ActionInspect, Line: s.ActionPos.Line, Message: ins.String()}
+	if err != nil {
+		e.Error = r.red.String(err.Error())
+	}
+	ev(e)
+	if r.journal != nil {
+		if jerr := r.journal.inspect(s.ID, ins, err); jerr != nil {
+			return actions.Unknown, jerr
+		}
+	}
+	return ins, nil
+}
 
 // values are the outputs of the step's action and the vars that its
 // conditions cs saved, as the journal records them.

@@ -27,6 +27,11 @@ type world struct {
 	mu sync.Mutex
 	// runs are the times of the installer's attempts.
 	runs []time.Time
+	// inspects are the calls of its Inspector.
+	inspects []*actions.Call
+	// answer and err are what its Inspector says.
+	answer actions.Inspection
+	err    error
 	// returns: an attempt returns at once with outputs, instead of
 	// running until its context is done; and with takes, it takes effect.
 	returns, takes bool
@@ -55,6 +60,13 @@ func (w *world) Run(ctx context.Context, call *actions.Call) (actions.Outputs, e
 	return nil, ctx.Err()
 }
 
+func (w *world) Inspect(_ context.Context, call *actions.Call) (actions.Inspection, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inspects = append(w.inspects, call)
+	return w.answer, w.err
+}
+
 // installed says whether the installer took effect.
 func (w *world) installed() bool {
 	w.mu.Lock()
@@ -77,12 +89,22 @@ func (w *world) set(f func(w *world)) {
 	f(w)
 }
 
-// registry returns a registry with the built-ins, the world's installer,
-// the probe installed, and the fakes of kit.
-func (w *world) registry(t *testing.T, kit *actionstest.Kit) *actions.Registry {
+// plainAction hides the Inspector of an action.
+type plainAction struct{ a actions.Action }
+
+func (p plainAction) Run(ctx context.Context, call *actions.Call) (actions.Outputs, error) {
+	return p.a.Run(ctx, call)
+}
+
+// registry returns a registry with the built-ins, the world's installer
+// (an Inspector unless plain), the probe installed, and the fakes of kit.
+func (w *world) registry(t *testing.T, kit *actionstest.Kit, plain bool) *actions.Registry {
 	t.Helper()
 	reg := kit.Registry()
 	var act actions.Action = w
+	if plain {
+		act = plainAction{w}
+	}
 	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "install", Mutates: true, Args: actionstest.AnyArgs,
 		Outputs: []actions.Output{{Name: "file"}, {Name: "token"}}}, func() actions.Action { return act }))
 	actions.MustRegister(reg.RegisterProbe(actions.Spec{Name: "installed"}, func() actions.Probe {
@@ -191,7 +213,7 @@ func TestResumeKeepsOutputs(t *testing.T) {
 			w.outputs = actions.Outputs{"file": "/var/install.log", "token": "tok-hunter2"}
 			kit := actionstest.NewKit()
 			kit.Action("use")
-			reg := w.registry(t, kit)
+			reg := w.registry(t, kit, false)
 			p := load(t, reg, outputsRunbook)
 			params := map[string]any{"password": "hunter2"}
 			path := filepath.Join(t.TempDir(), "run.journal")
@@ -258,7 +280,7 @@ func TestResumeOutputsLost(t *testing.T) {
 	w.effect = time.Minute
 	kit := actionstest.NewKit()
 	use := kit.Action("use")
-	reg := w.registry(t, kit)
+	reg := w.registry(t, kit, true)
 	p := load(t, reg, outputsRunbook)
 	path := filepath.Join(t.TempDir(), "run.journal")
 	journalRun(t, path, false, reg, w.clock, p, nil, stopInAttempt)
@@ -321,7 +343,7 @@ func TestResumeStartedSurvivesInterruptions(t *testing.T) {
 			w.effect = 30 * time.Minute
 			kit := actionstest.NewKit()
 			kit.Probe("ready", actionstest.Returns(true))
-			reg := w.registry(t, kit)
+			reg := w.registry(t, kit, true)
 			p := load(t, reg, installRunbook)
 			path := filepath.Join(t.TempDir(), "run.journal")
 			journalRun(t, path, false, reg, w.clock, p, nil, stopInAttempt)
@@ -343,6 +365,160 @@ func TestResumeStartedSurvivesInterruptions(t *testing.T) {
 			}
 			if n := w.attempts(); n != 1 {
 				t.Errorf("the installer ran %d times, want once", n)
+			}
+		})
+	}
+}
+
+// TestResumeInspector resumes a run killed while its installer ran, with
+// the installer's Inspector giving each answer, and checks what the
+// resumed run did, and how long it waited on the virtual clock: found done
+// or in progress, the installer never runs again; not done, it runs again
+// at once, without waiting out its postcondition's timeout; unknown, an
+// error, or no Inspector: the postcondition gets its wait, then the
+// installer runs again.
+func TestResumeInspector(t *testing.T) {
+	t.Parallel()
+	errSSH := errors.New("ssh: connection refused")
+	const never = -1
+	tests := []struct {
+		name   string
+		plain  bool // the installer is no Inspector
+		answer actions.Inspection
+		err    error
+		upIn   time.Duration // the install takes effect this long into the resume; never: only if it runs again
+
+		outcome    runner.Outcome
+		wantErr    error
+		inspection string
+		runs       int           // attempts in the resumed run
+		runAt      time.Duration // when the attempt starts, into the resumed run
+		waited     time.Duration // by the postcondition, when the installer does not run again
+	}{
+		{name: "done", answer: actions.Done, upIn: 0, outcome: runner.Succeeded, inspection: "done"},
+		{name: "done, postcondition unmet", answer: actions.Done, upIn: never, outcome: runner.Failed, wantErr: runner.ErrPostcondition,
+			inspection: "done", waited: time.Hour},
+		{name: "in progress", answer: actions.InProgress, upIn: 10 * time.Minute, outcome: runner.Succeeded, inspection: "in progress", waited: 10 * time.Minute},
+		{name: "in progress, postcondition unmet", answer: actions.InProgress, upIn: never, outcome: runner.Failed, wantErr: runner.ErrInProgress,
+			inspection: "in progress", waited: time.Hour},
+		{name: "not done", answer: actions.NotDone, upIn: never, outcome: runner.Succeeded, inspection: "not done", runs: 1, runAt: 0},
+		{name: "unknown", answer: actions.Unknown, upIn: never, outcome: runner.Succeeded, inspection: "unknown", runs: 1, runAt: time.Hour},
+		{name: "error", answer: actions.Done, err: errSSH, upIn: never, outcome: runner.Succeeded,
+			inspection: "error: install: inspect: ssh: connection refused", runs: 1, runAt: time.Hour},
+		{name: "no Inspector", plain: true, upIn: never, outcome: runner.Succeeded, runs: 1, runAt: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld()
+			kit := actionstest.NewKit()
+			kit.Probe("ready", actionstest.Returns(true))
+			reg := w.registry(t, kit, tt.plain)
+			p := load(t, reg, installRunbook)
+			path := filepath.Join(t.TempDir(), "run.journal")
+			journalRun(t, path, false, reg, w.clock, p, nil, stopInAttempt)
+
+			start := w.clock.Now()
+			w.set(func(w *world) {
+				w.answer, w.err = tt.answer, tt.err
+				if tt.upIn != never {
+					w.upAt = start.Add(tt.upIn)
+				}
+			})
+			rep, err, events := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+			s := rep.Step("install")
+			if s.Outcome != tt.outcome || tt.wantErr != nil && !errors.Is(err, tt.wantErr) || tt.wantErr == nil && err != nil {
+				t.Fatalf("install: %s (%s), err %v; want %s, %v", s.Outcome, s.Reason, err, tt.outcome, tt.wantErr)
+			}
+			if s.Inspection != tt.inspection {
+				t.Errorf("Inspection = %q, want %q", s.Inspection, tt.inspection)
+			}
+			if n := w.attempts() - 1; n != tt.runs {
+				t.Errorf("the installer ran %d times on resume, want %d", n, tt.runs)
+			}
+			var inspected []runner.Event
+			for _, e := range events {
+				switch e.Kind {
+				case runner.ActionInspect:
+					inspected = append(inspected, e)
+				case runner.AttemptStart:
+					if e.Step != "install" {
+						break
+					}
+					if at := e.Time.Sub(start); at != tt.runAt {
+						t.Errorf("the installer started again %s into the resume, want %s", at, tt.runAt)
+					}
+				}
+			}
+			if tt.runs == 0 && (len(s.Post) != 1 || s.Post[0].Waited != tt.waited) {
+				t.Errorf("postcondition %+v, want it checked after waiting %s", s.Post, tt.waited)
+			}
+			if tt.plain {
+				if len(inspected) != 0 || len(w.inspects) != 0 {
+					t.Errorf("an action without Inspector was inspected: %v", inspected)
+				}
+				return
+			}
+			if len(inspected) != 1 || inspected[0].Message != tt.answer.String() && tt.err == nil || tt.err != nil && (inspected[0].Message != "unknown" || !strings.Contains(inspected[0].Error, errSSH.Error())) {
+				t.Errorf("inspection events %+v, want one saying %q", inspected, tt.inspection)
+			}
+			if len(w.inspects) != 1 {
+				t.Fatalf("Inspect called %d times, want once", len(w.inspects))
+			}
+			call := w.inspects[0]
+			if call.Step != "install" || call.Name != "install" || call.Args["host"] != "h1" || call.Clock == nil || call.Log == nil || call.Attempt != 1 {
+				t.Errorf("Inspect's call %+v: want the attempt's step, name, args, clock and Log", call)
+			}
+		})
+	}
+}
+
+// TestResumeInspectionIsKept: what an Inspector found is kept in the
+// journal for the resumes after the one that asked it, interrupted soon
+// after: "not done" is not asked again, and the step runs again at once;
+// "done" is not asked again, and the installer never runs again; "in
+// progress" is asked again.
+func TestResumeInspectionIsKept(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		answer   actions.Inspection
+		stop     func(runner.Event) bool // where the resume that asked is interrupted
+		inspects int                     // Inspect calls in all
+		runs     int                     // attempts in all
+	}{
+		{actions.NotDone, at(runner.ConditionStart, "install", runner.PhasePre), 1, 2},
+		{actions.Done, stopWhileWaiting, 1, 1},
+		{actions.InProgress, stopWhileWaiting, 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.answer.String(), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld()
+			kit := actionstest.NewKit()
+			kit.Probe("ready", actionstest.Returns(true))
+			reg := w.registry(t, kit, false)
+			p := load(t, reg, installRunbook)
+			path := filepath.Join(t.TempDir(), "run.journal")
+			journalRun(t, path, false, reg, w.clock, p, nil, stopInAttempt)
+			w.set(func(w *world) { w.answer = tt.answer })
+			journalRun(t, path, true, reg, w.clock, p, nil, tt.stop)
+			w.set(func(w *world) { w.effect = 10 * time.Minute })
+			start := w.clock.Now()
+			rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+			if err != nil {
+				t.Fatalf("last resume: %v", err)
+			}
+			if n := len(w.inspects); n != tt.inspects {
+				t.Errorf("Inspect called %d times, want %d", n, tt.inspects)
+			}
+			if n := w.attempts(); n != tt.runs {
+				t.Errorf("the installer ran %d times, want %d", n, tt.runs)
+			}
+			if tt.answer == actions.NotDone && len(w.runs) == 2 && w.runs[1] != start {
+				t.Errorf("the installer ran again %s into the last resume, want at once", w.runs[1].Sub(start))
+			}
+			if s := rep.Step("install"); s.Outcome != runner.Succeeded {
+				t.Errorf("install: %s (%s), want succeeded", s.Outcome, s.Reason)
 			}
 		})
 	}

@@ -365,6 +365,19 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			return fail(Failed, 0, err)
 		}
 	}
+	// The action of an earlier run was interrupted: what it left behind
+	// decides what this run does, so its Inspector is asked first.
+	ins := actions.Unknown
+	if prev != nil && prev.Attempt == attemptStarted {
+		var err error
+		ins, err = r.inspect(ctx, s, sr, ev)
+		if ctx.Err() != nil {
+			return cancelled("while inspecting the action that an earlier run left unfinished")
+		}
+		if err != nil {
+			return fail(Failed, 0, err)
+		}
+	}
 	if s.When != nil {
 		res, cause := r.condition(ctx, s, s.When, PhaseWhen, ev)
 		sr.When = &res
@@ -388,9 +401,10 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	// A step that an earlier run left unfinished, or that failed, is done
 	// if its postconditions hold (see Journal). They get their waits when
 	// an action took, or may be taking, effect; running it again meanwhile
-	// would be worse than waiting.
-	if prev != nil {
-		tookEffect := prev.Attempt == attemptDone
+	// would be worse than waiting. An attempt found not done runs again
+	// at once.
+	if prev != nil && ins != actions.NotDone {
+		tookEffect := prev.Attempt == attemptDone || ins == actions.Done
 		wait := prev.Attempt != attemptNone
 		var post []ConditionResult
 		var err error
@@ -416,6 +430,13 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 				reason = "interrupted earlier, after its action took effect"
 			}
 			return end(Succeeded, reason, nil)
+		case ins == actions.InProgress:
+			sr.Post = post
+			const why = "the action that an earlier run left unfinished is in progress (its Inspector says), and is not started again while it may be running: resume once it has ended"
+			if err == nil {
+				return fail(Failed, 0, fmt.Errorf("%w: the step has no postcondition to wait for it; %s", ErrInProgress, why))
+			}
+			return fail(Failed, 0, fmt.Errorf("%w; %w: %s", err, ErrInProgress, why))
 		case tookEffect:
 			sr.Post = post // the action took effect, and its postconditions do not hold: as in any run
 			return fail(Failed, 0, err)
@@ -640,7 +661,7 @@ type result[T any] struct {
 	err error
 }
 
-// bounded calls f (an action's Run) once, bounded
+// bounded calls f (an action's Run, an Inspector's Inspect) once, bounded
 // by timeout on clock, recovering panics. A function that ignores its
 // context is abandoned when the context is done.
 func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Duration, f func(context.Context) (T, error)) (T, error) {
