@@ -20,10 +20,12 @@ var (
 	ErrPanic         = errors.New("panic")
 	// ErrInterrupted: the run's context was done (Ctrl-C, a deadline)
 	// before the run ended. Such an error also wraps the context's error
-	// (context.Canceled or context.DeadlineExceeded), and never ErrAction
-	// or a condition's failure, even when the action or probe that was
-	// running answered the interruption with an error of its own: an
-	// interrupted run is resumed, not repaired.
+	// (context.Canceled or context.DeadlineExceeded). What the
+	// interruption stopped is not a failure: an action or probe that
+	// answered it with an error of its own does not make the error
+	// ErrAction or a condition's; an interrupted run is resumed, not
+	// repaired. (A step that failed by itself just as the run was
+	// interrupted is reported as both.)
 	ErrInterrupted = errors.New("interrupted")
 	// ErrDuration: a duration given at run time (through a reference,
 	// such as timeout: ${params.install_timeout}) is not one, or is

@@ -58,8 +58,9 @@ const journalFormat = "csmplan-journal/3"
 // journalSeed is what the first line of a journal chains from.
 var journalSeed = digest([]byte(journalFormat))
 
-// Journal records a run as append-only JSON lines, synced to disk at each
-// step's end, so that an interrupted run can be resumed. While a run holds
+// Journal records a run as append-only JSON lines, synced to disk when an
+// action starts and returns and at each step's end, so that an interrupted
+// run can be resumed. While a run holds
 // a journal, the file is locked: a second run against it is refused.
 //
 // Each line ends with its own hash ("sum") and records the hash of the line
