@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/csmplan/csmplan/actions"
@@ -12,14 +13,14 @@ import (
 
 // condition checks a condition, polling per its wait. In a dry run it checks
 // once, and not at all when the condition depends on an action that would
-// have run before it.
-func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) ConditionResult {
+// have run before it. The error is check's.
+func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) (ConditionResult, error) {
 	if r.opts.DryRun {
 		if !r.checkable(c) {
-			res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Status: NotChecked, Expected: c.Expect.String()}
+			res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Status: NotChecked, Expected: r.expected(c.Expect)}
 			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: &res,
 				Message: "not checked: depends on an earlier action that a dry run does not run"})
-			return res
+			return res, nil
 		}
 		return r.checkOnce(ctx, s, c, phase, ev)
 	}
@@ -27,7 +28,7 @@ func (r *run) condition(ctx context.Context, s *plan.Step, c *plan.Condition, ph
 }
 
 // checkOnce checks a condition once, without waiting.
-func (r *run) checkOnce(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) ConditionResult {
+func (r *run) checkOnce(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event)) (ConditionResult, error) {
 	return r.check(ctx, s, c, phase, ev, false)
 }
 
@@ -74,8 +75,12 @@ func (r *run) known(ref *plan.Ref) bool {
 	return ok
 }
 
-func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event), wait bool) ConditionResult {
-	res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Expected: c.Expect.String()}
+// check checks a condition, polling per its wait when wait is set. The
+// error is not the condition's: it is a wait that cannot be resolved (it
+// wraps ErrDuration), for which the result's status is Error and the step
+// must fail, whatever the condition observes.
+func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase Phase, ev func(Event), wait bool) (ConditionResult, error) {
+	res := ConditionResult{Condition: c.String(), Line: c.Pos.Line, Expected: r.expected(c.Expect)}
 	ev(Event{Kind: ConditionStart, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res)})
 	var timeout, interval time.Duration
 	if wait && c.Wait != nil {
@@ -87,9 +92,10 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 			}
 		}
 		if err != nil {
+			err = fmt.Errorf("wait: %w", err)
 			res.Status, res.Error = Error, r.red.String(err.Error())
 			ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Error: res.Error})
-			return res
+			return res, err
 		}
 		if interval <= 0 {
 			interval = r.interval
@@ -118,7 +124,56 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 		res.Error += fmt.Sprintf(" (still failing after waiting %s)", timeout)
 	}
 	ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error})
-	return res
+	return res, nil
+}
+
+// expected describes e as [plan.Expect.String] does, with the value of
+// each operand that holds references, followed by the operand as written:
+// `version equals "6.3.11.0" (${params.target_version})`. An operand whose
+// references have no value (yet) is shown as written. Secrets are redacted.
+func (r *run) expected(e *plan.Expect) string {
+	if !hasRefs(e) {
+		return e.String()
+	}
+	var parts []string
+	for _, m := range e.Matchers {
+		switch {
+		case m.Nested != nil:
+			parts = append(parts, m.Op+" ("+r.expected(m.Nested)+")")
+		case m.Op == "matches":
+			parts = append(parts, fmt.Sprintf("matches /%s/", plan.Format(m.Arg.Raw())))
+		case m.Arg.IsStatic():
+			parts = append(parts, m.Op+" "+plan.Brief(m.Arg.Raw()))
+		default:
+			part := m.Op + " " + plan.Brief(m.Arg.Raw())
+			if v, err := m.Arg.Eval(r.resolve); err == nil {
+				part = m.Op + " " + plan.Brief(v) + " (" + plan.Format(m.Arg.Raw()) + ")"
+			}
+			parts = append(parts, part)
+		}
+	}
+	s := strings.Join(parts, " and ")
+	if e.As != "" {
+		s += " (as a " + e.As + ")"
+	}
+	if len(e.Path) > 0 {
+		s = e.Path.String() + " " + s
+	}
+	return r.red.String(s)
+}
+
+// hasRefs reports whether an operand of e, or of an expectation in it,
+// holds a reference.
+func hasRefs(e *plan.Expect) bool {
+	if e == nil {
+		return false
+	}
+	for _, m := range e.Matchers {
+		if !m.Arg.IsStatic() || hasRefs(m.Nested) {
+			return true
+		}
+	}
+	return false
 }
 
 // snapshot copies a condition result for an event, so that observers that
@@ -148,6 +203,7 @@ func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res
 	}
 	if c.Save != "" {
 		r.vars[c.Save] = subject
+		delete(r.secretVars, c.Save)
 	}
 	m, err := match(c.Expect, subject, r.resolve)
 	res.Observed = r.red.Value(m.observed)

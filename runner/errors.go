@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +18,39 @@ var (
 	ErrTimeout       = errors.New("timed out")
 	ErrUndo          = errors.New("undo failed")
 	ErrPanic         = errors.New("panic")
+	// ErrInterrupted: the run's context was done (Ctrl-C, a deadline)
+	// before the run ended. Such an error also wraps the context's error
+	// (context.Canceled or context.DeadlineExceeded). What the
+	// interruption stopped is not a failure: an action or probe that
+	// answered it with an error of its own does not make the error
+	// ErrAction or a condition's; an interrupted run is resumed, not
+	// repaired. (A step that failed by itself just as the run was
+	// interrupted is reported as both.)
+	ErrInterrupted = errors.New("interrupted")
+	// ErrDuration: a duration given at run time (through a reference,
+	// such as timeout: ${params.install_timeout}) is not one, or is
+	// negative. It is plan.ErrDuration, the error of such a duration
+	// written in the runbook itself, so that one test finds both.
+	ErrDuration = plan.ErrDuration
+	// ErrInProgress: on resume, the Inspector of a step's action says that
+	// the attempt an earlier run left unfinished is still in progress, and
+	// the step's postconditions did not hold after their waits (or it has
+	// none): the runner does not start the action again while it may be
+	// running. Resume again once it has ended.
+	ErrInProgress = errors.New("action still in progress")
+	// ErrNotRestored: a resumed run refers to a value that the journal of
+	// the earlier run does not give back (see Journal): an output or saved
+	// var that held a secret, which the journal writes redacted, or an
+	// output of a step found done whose action was interrupted before it
+	// returned it. The error names the reference, the step or var, and why.
+	ErrNotRestored = errors.New("value not restored from the journal")
 )
+
+// interrupted is the error of a run or step stopped, while doing what,
+// because ctx is done.
+func interrupted(ctx context.Context, what string) error {
+	return fmt.Errorf("%w %s: %w", ErrInterrupted, what, ctx.Err())
+}
 
 // StepError is the error of a failed step: which step, where in the
 // runbook, which attempt, and why.
@@ -50,6 +83,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 type conditionError struct {
 	kind    error
 	results []ConditionResult
+	// cause, when not nil, is why a condition could not be checked at all
+	// (a wait whose duration is not one).
+	cause error
 }
 
 func (e *conditionError) Error() string {
@@ -63,7 +99,12 @@ func (e *conditionError) Error() string {
 	return fmt.Sprintf("%v: %s", e.kind, strings.Join(parts, "; "))
 }
 
-func (e *conditionError) Unwrap() error { return e.kind }
+func (e *conditionError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.kind}
+}
 
 // describeResult is one line of evidence for a condition that did not hold.
 func describeResult(r ConditionResult) string {

@@ -11,8 +11,13 @@ type EventKind string
 
 // The kinds of events, in the order a step emits them.
 const (
-	RunStart       EventKind = "run.start"
-	StepStart      EventKind = "step.start"
+	RunStart  EventKind = "run.start"
+	StepStart EventKind = "step.start"
+	// ActionInspect: on resume, the Inspector of the step's action said
+	// what the attempt an earlier run left unfinished left behind: Message
+	// is "done", "in progress", "not done" or "unknown" (see
+	// actions.Inspection), Error the Inspector's error, if any.
+	ActionInspect  EventKind = "action.inspect"
 	ConditionStart EventKind = "condition.start"
 	WaitPoll       EventKind = "wait.poll" // one unmet check of a waited condition
 	ConditionEnd   EventKind = "condition.end"

@@ -10,11 +10,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
 )
 
@@ -50,13 +53,14 @@ func (e *JournalError) Unwrap() error { return e.Err }
 
 // journalFormat identifies the journal format. Every run record carries it,
 // and the first line of a journal must be such a record.
-const journalFormat = "csmplan-journal/2"
+const journalFormat = "csmplan-journal/3"
 
 // journalSeed is what the first line of a journal chains from.
 var journalSeed = digest([]byte(journalFormat))
 
-// Journal records a run as append-only JSON lines, synced to disk at each
-// step's end, so that an interrupted run can be resumed. While a run holds
+// Journal records a run as append-only JSON lines, synced to disk when an
+// action starts and returns and at each step's end, so that an interrupted
+// run can be resumed. While a run holds
 // a journal, the file is locked: a second run against it is refused.
 //
 // Each line ends with its own hash ("sum") and records the hash of the line
@@ -65,15 +69,61 @@ var journalSeed = digest([]byte(journalFormat))
 // (ErrJournalCorrupt) rather than trusted. The chain is not a signature: it
 // catches edits and splices, not a forger who recomputes it.
 //
-// Resuming skips the steps the journal records as done; a step that was
-// interrupted (or failed) is done if its postconditions hold, else it runs
-// again from its preconditions. When the journal records that the step's
-// action had started, its postconditions are given their waits: the action
-// (an installer, say) may still be taking effect, and running it again
-// while it does would be worse than waiting. A journal written by a
-// different runbook, or with different params, is refused; a param that
-// says changeable_on_resume (connection settings, timeouts) may differ, and
-// so may a secret param, which is never written.
+// A journal written by a different runbook, or with different params, is
+// refused; a param that says changeable_on_resume (connection settings,
+// timeouts) may differ, and so may a secret param, which is never written.
+//
+// # Resuming
+//
+// Resuming skips the steps the journal records as done (their outcome is
+// Resumed) and gives back their outputs and saved vars. A step that an
+// earlier run left unfinished, or that failed, is handled by what the
+// journal knows of its action's last attempt:
+//
+//   - None started, or the last one failed (it returned an error, which
+//     a retry would not wait on either), or an Inspector found that it did
+//     not take effect: the step is done if its postconditions hold at once;
+//     otherwise it runs again from its preconditions.
+//   - One started and its outcome is unknown: the run stopped while it
+//     ran. This survives any number of resumes, until the step is proven
+//     done (its postconditions hold, or it ends succeeded) or the attempt
+//     proven not to have taken effect (an Inspector says not done). If the
+//     action is an [actions.Inspector], the runner first asks it what the
+//     attempt left behind (see [StepReport].Inspection): done, as below;
+//     in progress: the postconditions get their waits, and the step fails
+//     (ErrInProgress) rather than start the action again if they do not
+//     hold; not done: the step runs again at once from its preconditions.
+//     Otherwise (no Inspector, "unknown", or an error), the postconditions
+//     get their waits (the action, an installer say, may still be taking
+//     effect, and running it again meanwhile would be worse than waiting);
+//     if they do not hold, the step runs again.
+//   - One returned (or an Inspector found it done): the postconditions
+//     get their waits, as after any action; if they do not hold, the step
+//     fails (ErrPostcondition), and a later resume runs it again.
+//
+// A step found done on resume ends Succeeded, and keeps the outputs its
+// action returned (the journal records them as soon as it returns) and
+// the vars its preconditions saved before it ran.
+//
+// Two values cannot be given back, and a reference to one is an error
+// (ErrNotRestored) naming the step, the output or var, and why, rather than
+// a wrong value passed on: an output or saved var that held a secret, which
+// the journal writes redacted ([Redacted]) and marks as such; and the
+// outputs of a step found done whose action was interrupted before it
+// returned them.
+//
+// # Format
+//
+// Each line is a JSON object whose "type" is one of: "run" (a run or a
+// resume began: the format, the runbook's digest and its params'),
+// "step.start", "action.start" (synced; with the vars the step's
+// preconditions saved), "action.end" (synced; outcome "succeeded" with
+// the action's outputs, or "failed" with its error; none when the run was
+// interrupted), "inspect" (what an Inspector found: "inspection", and
+// "error"), "step.end" (synced; the step's outcome, outputs and saved
+// vars, and "outputs_lost" when its outputs are unknown) and "run.end".
+// Outputs and vars that held a secret are written redacted and named in
+// "redacted_outputs" and "redacted_vars".
 type Journal struct {
 	path     string
 	f        *os.File
@@ -87,16 +137,26 @@ type Journal struct {
 
 // journalRecord is one line of a journal.
 type journalRecord struct {
-	Type    string            `json:"type"`             // run, step.start, action.start, step.end, run.end
+	Type    string            `json:"type"`             // run, step.start, action.start, action.end, inspect, step.end, run.end
 	Format  string            `json:"format,omitempty"` // run: journalFormat
 	Runbook string            `json:"runbook,omitempty"`
 	Digest  string            `json:"digest,omitempty"`
 	Params  map[string]string `json:"params,omitempty"` // param name -> digest of its value
 	Step    string            `json:"step,omitempty"`
-	Outcome Outcome           `json:"outcome,omitempty"`
-	Outputs map[string]any    `json:"outputs,omitempty"`
-	Vars    map[string]any    `json:"vars,omitempty"`
-	Error   string            `json:"error,omitempty"`
+	Outcome Outcome           `json:"outcome,omitempty"` // action.end, step.end, run.end
+	Outputs map[string]any    `json:"outputs,omitempty"` // action.end, step.end
+	Vars    map[string]any    `json:"vars,omitempty"`    // action.start, step.end
+	// RedactedOutputs and RedactedVars name the outputs and vars that
+	// held a secret, written redacted.
+	RedactedOutputs []string `json:"redacted_outputs,omitempty"`
+	RedactedVars    []string `json:"redacted_vars,omitempty"`
+	// OutputsLost (step.end): the step's action ran, but its outputs were
+	// never recorded.
+	OutputsLost bool `json:"outputs_lost,omitempty"`
+	// Inspection (inspect): what an Inspector found, as
+	// actions.Inspection's String says it.
+	Inspection string `json:"inspection,omitempty"`
+	Error      string `json:"error,omitempty"`
 	// Prev is the previous line's Sum; for the first line, journalSeed.
 	Prev string `json:"prev"`
 	// Sum, the last field of the line, is the hex SHA-256 of the line's
@@ -110,12 +170,42 @@ type journalRecord struct {
 // the last occurrence is the line's.
 const sumKey = `,"sum":"`
 
+// journalStep is what the journal knows of a step.
 type journalStep struct {
+	// Outcome is that of the step's last step.end, or NotRun.
 	Outcome Outcome
+	// Attempt is what is known of the step's last action attempt.
+	Attempt attemptState
+	values
+}
+
+// attemptState is what the journal knows of a step's last action attempt.
+type attemptState int
+
+const (
+	// attemptNone: no attempt started, or the last one failed, or was
+	// found not to have taken effect: the step may run again.
+	attemptNone attemptState = iota
+	// attemptStarted: an attempt started, and the run stopped before
+	// anything was known of its effect; it may still be taking effect.
+	attemptStarted
+	// attemptDone: the last attempt returned (or an Inspector found it
+	// done); whether its postconditions hold is not known yet.
+	attemptDone
+)
+
+// values are a step's outputs and saved vars as the journal has them.
+type values struct {
+	// Outputs are the action's outputs; nil when none were recorded.
 	Outputs map[string]any
 	Vars    map[string]any
-	// Acted: the step's action had started (it may have taken effect).
-	Acted bool
+	// SecretOutputs and SecretVars name the outputs and vars that held a
+	// secret: the journal has them redacted.
+	SecretOutputs []string
+	SecretVars    []string
+	// OutputsLost: the step was found done, but its action's outputs were
+	// never recorded.
+	OutputsLost bool
 }
 
 func (s *journalStep) done() bool {
@@ -282,17 +372,56 @@ func (j *Journal) load() (int, error) {
 				h := rec
 				j.header = &h
 			}
-		case "step.start":
-			j.previous[rec.Step] = &journalStep{Outcome: NotRun}
-		case "action.start":
-			if st := j.previous[rec.Step]; st != nil {
-				st.Acted = true
+		case "step.start", "action.start", "action.end", "inspect", "step.end":
+			st := j.previous[rec.Step]
+			if st == nil {
+				st = &journalStep{Outcome: NotRun}
+				j.previous[rec.Step] = st
 			}
-		case "step.end":
-			j.previous[rec.Step] = &journalStep{Outcome: rec.Outcome, Outputs: normalizeMap(rec.Outputs), Vars: normalizeMap(rec.Vars)}
+			st.apply(rec)
 		}
 	}
 	return len(recs), nil
+}
+
+// apply updates what is known of a step with one of its records. What a
+// step.start does not change, an earlier run's attempt of unknown outcome
+// among it, carries over to the resumes that follow.
+func (st *journalStep) apply(rec journalRecord) {
+	switch rec.Type {
+	case "step.start":
+		st.Outcome = NotRun
+	case "action.start":
+		st.Attempt = attemptStarted
+		st.values = values{Vars: normalizeMap(rec.Vars), SecretVars: rec.RedactedVars}
+	case "action.end":
+		if rec.Outcome != Succeeded {
+			st.Attempt = attemptNone
+			return
+		}
+		st.Attempt = attemptDone
+		st.Outputs, st.SecretOutputs = normalizeMap(rec.Outputs), rec.RedactedOutputs
+		if st.Outputs == nil {
+			st.Outputs = map[string]any{}
+		}
+	case "inspect":
+		switch rec.Inspection {
+		case actions.NotDone.String():
+			st.Attempt = attemptNone
+		case actions.Done.String():
+			st.Attempt = attemptDone
+		}
+	case "step.end":
+		st.Outcome = rec.Outcome
+		st.values = values{Outputs: normalizeMap(rec.Outputs), Vars: normalizeMap(rec.Vars),
+			SecretOutputs: rec.RedactedOutputs, SecretVars: rec.RedactedVars, OutputsLost: rec.OutputsLost}
+		// A step that failed after its attempt took effect has had its
+		// postconditions checked: it may run again. An attempt of unknown
+		// outcome stays unknown.
+		if st.Attempt == attemptDone {
+			st.Attempt = attemptNone
+		}
+	}
 }
 
 // parseJournal reads the records of a journal and checks their hashes. It
@@ -354,7 +483,7 @@ func checkRecord(body []byte, rec journalRecord, jerr error, prev string) string
 		if rec.Format != journalFormat || rec.Digest == "" {
 			return "a run record without the journal format or the runbook's digest"
 		}
-	case "step.start", "action.start", "step.end":
+	case "step.start", "action.start", "action.end", "inspect", "step.end":
 		if rec.Step == "" {
 			return fmt.Sprintf("a %s record without a step", rec.Type)
 		}
@@ -456,13 +585,62 @@ func (j *Journal) stepStart(id string) error {
 	return j.write(journalRecord{Type: "step.start", Step: id}, false)
 }
 
-// actionStart records, synced, that the step's action is about to run.
-func (j *Journal) actionStart(id string) error {
-	return j.write(journalRecord{Type: "action.start", Step: id}, true)
+// actionStart records, synced, that the step's action is about to run,
+// with the vars its preconditions saved (v.Vars).
+func (j *Journal) actionStart(id string, v values) error {
+	rec := journalRecord{Type: "action.start", Step: id}
+	rec.Vars, rec.RedactedVars = j.redact(v.Vars, v.SecretVars)
+	return j.write(rec, true)
 }
 
-func (j *Journal) stepEnd(id string, o Outcome, outputs, vars map[string]any) error {
-	return j.write(journalRecord{Type: "step.end", Step: id, Outcome: o, Outputs: j.red.Map(outputs), Vars: j.red.Map(vars)}, true)
+// actionEnd records, synced, that the step's action returned: its
+// outputs (v.Outputs), or its error.
+func (j *Journal) actionEnd(id string, v values, err error) error {
+	rec := journalRecord{Type: "action.end", Step: id, Outcome: Succeeded}
+	if err != nil {
+		rec.Outcome, rec.Error = Failed, j.red.String(err.Error())
+	} else {
+		rec.Outputs, rec.RedactedOutputs = j.redact(v.Outputs, v.SecretOutputs)
+	}
+	return j.write(rec, true)
+}
+
+// inspect records what the Inspector of the step's action found.
+func (j *Journal) inspect(id string, ins actions.Inspection, err error) error {
+	rec := journalRecord{Type: "inspect", Step: id, Inspection: ins.String()}
+	if err != nil {
+		rec.Error = j.red.String(err.Error())
+	}
+	return j.write(rec, false)
+}
+
+// stepEnd records, synced, how the step ended, with its outputs and
+// saved vars.
+func (j *Journal) stepEnd(id string, o Outcome, v values) error {
+	rec := journalRecord{Type: "step.end", Step: id, Outcome: o, OutputsLost: v.OutputsLost}
+	rec.Outputs, rec.RedactedOutputs = j.redact(v.Outputs, v.SecretOutputs)
+	rec.Vars, rec.RedactedVars = j.redact(v.Vars, v.SecretVars)
+	return j.write(rec, true)
+}
+
+// redact returns m with its secrets redacted, and the sorted names of its
+// entries that held one, or that secret already names (values redacted
+// by an earlier run, which no longer hold the secret).
+func (j *Journal) redact(m map[string]any, secret []string) (map[string]any, []string) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(m))
+	var names []string
+	for k, v := range m {
+		rv := j.red.Value(v)
+		out[j.red.String(k)] = rv
+		if slices.Contains(secret, k) || !reflect.DeepEqual(rv, v) {
+			names = append(names, j.red.String(k))
+		}
+	}
+	sort.Strings(names)
+	return out, names
 }
 
 func (j *Journal) end(o Outcome, msg string) error {

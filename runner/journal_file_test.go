@@ -284,8 +284,9 @@ func TestJournalHandAddedStepEnd(t *testing.T) {
 func TestJournalAlteredIsRefused(t *testing.T) {
 	t.Parallel()
 	_, other := failedJournal(t, resumable, map[string]any{"host": "h2"})
-	// The lines of a journal: 1 run, 2-4 step one, 5 step.start two,
-	// 6 action.start two, 7 step.end two (failed), 8 run.end.
+	// The lines of a journal: 1 run, 2-5 step one, 6 step.start two,
+	// 7 action.start two, 8 action.end two, 9 step.end two (failed),
+	// 10 run.end.
 	tests := []struct {
 		name  string
 		alter func(lines []string) []string
@@ -293,27 +294,27 @@ func TestJournalAlteredIsRefused(t *testing.T) {
 		says  string
 	}{
 		{"outcome edited", func(l []string) []string {
-			l[6] = strings.Replace(l[6], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
+			l[8] = strings.Replace(l[8], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
 			return l
-		}, 7, "the line was edited"},
+		}, 9, "the line was edited"},
 		{"last line edited", func(l []string) []string {
-			l[7] = strings.Replace(l[7], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
+			l[9] = strings.Replace(l[9], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
 			return l
-		}, 8, "the line was edited"},
+		}, 10, "the line was edited"},
 		{"header edited", func(l []string) []string {
 			l[0] = strings.Replace(l[0], `"runbook":"t"`, `"runbook":"u"`, 1)
 			return l
 		}, 1, "the line was edited"},
-		{"line removed", func(l []string) []string { return append(l[:6:6], l[7:]...) }, 7, "inserted, removed or reordered"},
+		{"line removed", func(l []string) []string { return append(l[:8:8], l[9:]...) }, 9, "inserted, removed or reordered"},
 		{"lines swapped", func(l []string) []string {
 			l[4], l[5] = l[5], l[4]
 			return l
 		}, 5, "inserted, removed or reordered"},
-		{"line repeated", func(l []string) []string { return append(l, l[3]) }, 9, "inserted, removed or reordered"},
+		{"line repeated", func(l []string) []string { return append(l, l[3]) }, 11, "inserted, removed or reordered"},
 		{"line from another journal", func(l []string) []string {
-			l[6] = other[6]
+			l[8] = other[8]
 			return l
-		}, 7, "another journal"},
+		}, 9, "another journal"},
 		{"blank line", func(l []string) []string { return append(l[:4:4], append([]string{""}, l[4:]...)...) }, 5, "not a JSON record"},
 		{"hash removed", func(l []string) []string {
 			if k := strings.LastIndex(l[3], `,"sum":`); k >= 0 {
@@ -326,8 +327,8 @@ func TestJournalAlteredIsRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path, lines := failedJournal(t, resumable, map[string]any{"host": "h1"})
-			if len(lines) != 8 {
-				t.Fatalf("the journal has %d lines, want 8:\n%s", len(lines), strings.Join(lines, "\n"))
+			if len(lines) != 10 {
+				t.Fatalf("the journal has %d lines, want 10:\n%s", len(lines), strings.Join(lines, "\n"))
 			}
 			writeLines(t, path, tt.alter(lines))
 			before := stateOf(t, path)

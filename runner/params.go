@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -19,13 +20,21 @@ var ErrParams = errors.New("bad params")
 type ParamError struct {
 	Param string
 	Msg   string
+	// Kind, when not nil, is the kind of problem besides ErrParams:
+	// ErrDuration for a value of a duration param that is not a duration.
+	Kind error
 }
 
 // Error returns "param NAME: message".
 func (e *ParamError) Error() string { return fmt.Sprintf("param %s: %s", e.Param, e.Msg) }
 
-// Unwrap returns ErrParams.
-func (e *ParamError) Unwrap() error { return ErrParams }
+// Unwrap returns ErrParams, and Kind when it is set.
+func (e *ParamError) Unwrap() []error {
+	if e.Kind != nil {
+		return []error{ErrParams, e.Kind}
+	}
+	return []error{ErrParams}
+}
 
 // BindParams checks the given params against the runbook's declarations and
 // returns every param's value: given values converted to the declared type
@@ -73,6 +82,10 @@ func BindParams(p *plan.Plan, given map[string]any) (map[string]any, error) {
 		}
 		cv, err := prm.Convert(v)
 		if err != nil {
+			var kind error
+			if prm.Type == plan.TypeDuration && !isDuration(v) {
+				kind = ErrDuration
+			}
 			msg := err.Error()
 			if prm.Secret {
 				msg = "secret value does not fit: want " + string(prm.Type)
@@ -80,7 +93,7 @@ func BindParams(p *plan.Plan, given map[string]any) (map[string]any, error) {
 					msg += " matching its enum or pattern"
 				}
 			}
-			errs = multierror.Append(errs, &ParamError{Param: prm.Name, Msg: msg})
+			errs = multierror.Append(errs, &ParamError{Param: prm.Name, Msg: msg, Kind: kind})
 			continue
 		}
 		out[prm.Name] = cv
@@ -95,6 +108,18 @@ func BindParams(p *plan.Plan, given map[string]any) (map[string]any, error) {
 		}
 	}
 	return out, errs.ErrorOrNil()
+}
+
+// isDuration reports whether v is a duration, or text that reads as one.
+func isDuration(v any) bool {
+	switch t := v.(type) {
+	case time.Duration:
+		return true
+	case string:
+		_, err := time.ParseDuration(t)
+		return err == nil
+	}
+	return false
 }
 
 // zero is the value of an optional param without default.

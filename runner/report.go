@@ -5,14 +5,23 @@ import "time"
 // Outcome is the outcome of a run or a step.
 type Outcome string
 
-// Outcomes of runs and steps.
+// Outcomes of runs and steps. A run ends Succeeded, Failed or Cancelled;
+// a dry run WouldRun, Failed (a step is blocked or failed) or Cancelled
+// (see [Run]).
 const (
+	// Succeeded: the step ran and its conditions held. A step that an
+	// earlier run left unfinished, and that this run found done (its
+	// postconditions hold, or its action's inspection says so), is
+	// Succeeded too, not Resumed: this run checked it; its Reason says so.
 	Succeeded Outcome = "succeeded"
 	Failed    Outcome = "failed"
 	Skipped   Outcome = "skipped"   // `when` did not hold
-	Cancelled Outcome = "cancelled" // the run's context was done
+	Cancelled Outcome = "cancelled" // the run's context was done: see ErrInterrupted
 	NotRun    Outcome = "not run"   // the run stopped before the step
-	// Resumed: the journal of an earlier run records the step as done.
+	// Resumed: the journal of an earlier run records the step as done
+	// (it ended succeeded, skipped or done earlier), so this run neither
+	// ran nor checked it again; its outputs and saved vars are the ones
+	// the journal recorded (see Journal).
 	Resumed Outcome = "done earlier"
 	// Dry-run outcomes.
 	WouldRun  Outcome = "would run"
@@ -60,14 +69,20 @@ type StepReport struct {
 	Line    int
 	Outcome Outcome
 	// Reason says why the step was skipped, failed or blocked.
-	Reason   string
-	When     *ConditionResult `json:",omitempty"`
-	Pre      []ConditionResult
-	Attempts []Attempt
-	Post     []ConditionResult
-	Outputs  map[string]any
-	Undo     *UndoReport `json:",omitempty"`
-	Duration time.Duration
+	Reason string
+	// Inspection is what the Inspector of the step's action found, on
+	// resume, of the attempt that an earlier run left unfinished: "done",
+	// "in progress", "not done" or "unknown" (see actions.Inspection), or
+	// "error: ..." when Inspect failed (the runner then does as for
+	// "unknown"; see Journal). Empty when no Inspector was asked.
+	Inspection string           `json:",omitempty"`
+	When       *ConditionResult `json:",omitempty"`
+	Pre        []ConditionResult
+	Attempts   []Attempt
+	Post       []ConditionResult
+	Outputs    map[string]any
+	Undo       *UndoReport `json:",omitempty"`
+	Duration   time.Duration
 }
 
 // Status is the status of a condition.
@@ -90,6 +105,9 @@ type ConditionResult struct {
 	Line      int
 	Status    Status
 	// Expected describes the expectation, e.g. `role equals "Active"`.
+	// An operand that holds references shows their values, then the
+	// operand as written: `version equals "6.3.11.0"
+	// (${params.target_version})`; secrets are redacted.
 	Expected string
 	// Observed is the value at the expectation's path, when there was one.
 	Observed any

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -55,13 +56,15 @@ func (r *run) undo(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		return fail(err)
 	}
 	ok := true
+	var cause error
 	for _, c := range s.Pre {
-		res := r.check(ctx, s, c, PhaseVerify, ev, true)
+		res, err := r.check(ctx, s, c, PhaseVerify, ev, true)
 		ur.Verify = append(ur.Verify, res)
 		ok = ok && res.Status == Met
+		cause = cmp.Or(cause, err)
 	}
 	if !ok {
-		return fail(&conditionError{kind: ErrPrecondition, results: ur.Verify})
+		return fail(&conditionError{kind: ErrPrecondition, results: ur.Verify, cause: cause})
 	}
 	ur.Outcome = Succeeded
 	ev(Event{Kind: UndoEnd, Outcome: Succeeded})

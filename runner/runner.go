@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -41,9 +42,20 @@ type Options struct {
 }
 
 // Run executes the plan. It returns the report, always non-nil, and an
-// error when the run did not succeed: a [*StepError] for a failed step,
-// combined with go-multierror with the errors of a rollback; an error
-// wrapping ctx.Err() when ctx was done; ErrParams for bad params.
+// error when the report's outcome is neither Succeeded nor WouldRun (and
+// when the journal cannot record the run's end):
+//   - Cancelled: ctx was done before the run ended. The error wraps
+//     [ErrInterrupted] and ctx.Err(), never ErrAction nor a condition's
+//     failure (see ErrInterrupted).
+//   - Failed: a [*StepError] for a failed step (in a dry run, a blocked
+//     one), combined with go-multierror with the errors of the steps that
+//     failed before it under on_failure: continue and of a rollback;
+//     ErrParams for bad params; ErrDuration for a duration, given through
+//     a reference, that is not one.
+//
+// A dry run's report ends WouldRun when every step would run or be
+// skipped, and Failed, with an error, when a step is blocked or failed,
+// whatever its on_failure.
 func Run(ctx context.Context, p *plan.Plan, opts Options) (*Report, error) {
 	r, err := newRun(p, opts)
 	if err != nil {
@@ -70,11 +82,18 @@ type run struct {
 	resumed  map[string]*journalStep
 	changed  bool // dry run: a mutating action would have run
 	interval time.Duration
+	// What a resumed run restored from the journal but cannot use (see
+	// ErrNotRestored): outputs, by step, and vars that held a secret; the
+	// steps found done whose outputs the journal does not have.
+	secretOutputs map[string][]string
+	secretVars    map[string]bool
+	lostOutputs   map[string]bool
 }
 
 func newRun(p *plan.Plan, opts Options) (*run, error) {
 	r := &run{p: p, opts: opts, clock: opts.Clock, reg: opts.Registry,
-		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal}
+		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal,
+		secretOutputs: map[string][]string{}, secretVars: map[string]bool{}, lostOutputs: map[string]bool{}}
 	if opts.DryRun {
 		r.journal = nil // a dry run changes nothing and records nothing
 	}
@@ -116,7 +135,11 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 	}
 	r.interval = DefaultInterval
 	if p.Defaults.Interval.IsSet() {
-		if d, err := r.duration(p.Defaults.Interval); err == nil && d > 0 {
+		d, err := r.duration(p.Defaults.Interval)
+		if err != nil {
+			return nil, r.red.Error(fmt.Errorf("defaults: interval: %w", err))
+		}
+		if d > 0 {
 			r.interval = d
 		}
 	}
@@ -130,6 +153,9 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 }
 
 func (r *run) resolveRef(ref *plan.Ref) (any, error) {
+	if err := r.notRestored(ref); err != nil {
+		return nil, err
+	}
 	var v any
 	switch ref.Scope {
 	case plan.ScopeParams:
@@ -185,10 +211,9 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	r.emit(Event{Kind: RunStart, Count: len(r.p.Steps), Message: r.p.Title})
 	var errs *multierror.Error
 	var stop error
-	failed := false
 	for i, s := range r.p.Steps {
 		if err := ctx.Err(); err != nil {
-			stop = fmt.Errorf("run cancelled before step %q: %w", s.ID, err)
+			stop = interrupted(ctx, fmt.Sprintf("before step %q", s.ID))
 			break
 		}
 		sr := &rep.Steps[i]
@@ -198,12 +223,17 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		}
 		err = r.red.Error(err)
 		if ctx.Err() != nil {
+			if !errors.Is(err, ErrInterrupted) {
+				// The step failed as the run was interrupted: the
+				// interruption is what the run's error says.
+				err = fmt.Errorf("%w: %w", interrupted(ctx, fmt.Sprintf("in step %q", s.ID)), err)
+			}
 			stop = err
 			break
 		}
-		failed = true
 		if r.opts.DryRun {
 			if r.policy(s) == plan.Continue {
+				errs = multierror.Append(errs, err)
 				continue
 			}
 			stop = err
@@ -229,16 +259,6 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 		errs = multierror.Append(&multierror.Error{Errors: []error{stop}}, errs.WrappedErrors()...)
 	}
 	rep.Duration = r.clock.Now().Sub(start)
-	switch {
-	case ctx.Err() != nil:
-		rep.Outcome = Cancelled
-	case failed || errs != nil:
-		rep.Outcome = Failed
-	case r.opts.DryRun:
-		rep.Outcome = WouldRun
-	default:
-		rep.Outcome = Succeeded
-	}
 	var err error
 	if errs != nil {
 		errs.ErrorFormat = func(es []error) string {
@@ -254,6 +274,16 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 			err = errs
 		}
 		rep.Error = err.Error()
+	}
+	switch {
+	case errors.Is(err, ErrInterrupted):
+		rep.Outcome = Cancelled
+	case err != nil:
+		rep.Outcome = Failed
+	case r.opts.DryRun:
+		rep.Outcome = WouldRun
+	default:
+		rep.Outcome = Succeeded
 	}
 	if r.journal != nil {
 		if jerr := r.journal.end(rep.Outcome, rep.Error); jerr != nil && err == nil {
@@ -305,30 +335,55 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		if err != nil {
 			e.Error = err.Error()
 		}
-		if r.journal != nil && !r.opts.DryRun && ctx.Err() == nil {
-			if jerr := r.journal.stepEnd(s.ID, o, sr.Outputs, r.savedBy(s)); jerr != nil && err == nil {
+		if r.journal != nil && ctx.Err() == nil {
+			if jerr := r.journal.stepEnd(s.ID, o, r.values(s, s.Pre, s.Post)); jerr != nil && err == nil {
 				err = jerr
 			}
 		}
 		ev(e)
 		return err
 	}
-	if prev := r.resumed[s.ID]; prev != nil && prev.done() {
-		r.restore(s, prev)
+	fail := func(o Outcome, attempt int, err error) error {
+		return end(o, err.Error(), r.stepError(s, attempt, err))
+	}
+	cancelled := func(while string) error { return fail(Cancelled, 0, interrupted(ctx, while)) }
+	dry := r.opts.DryRun
+	unmet := Failed // the outcome of a step whose conditions do not hold
+	if dry {
+		unmet = Blocked
+	}
+	prev := r.resumed[s.ID] // nil in a dry run, which has no journal
+	if prev != nil && prev.done() {
+		r.restore(s, prev.values, prev.OutputsLost, nil)
 		sr.Outputs = r.red.Map(r.outputs[s.ID])
 		ev(Event{Kind: StepStart})
 		return end(Resumed, "recorded as done in the journal", nil)
 	}
 	ev(Event{Kind: StepStart})
-	if r.journal != nil && !r.opts.DryRun {
+	if r.journal != nil {
 		if err := r.journal.stepStart(s.ID); err != nil {
-			return end(Failed, err.Error(), r.stepError(s, 0, err))
+			return fail(Failed, 0, err)
 		}
 	}
-	dry := r.opts.DryRun
+	// The action of an earlier run was interrupted: what it left behind
+	// decides what this run does, so its Inspector is asked first.
+	ins := actions.Unknown
+	if prev != nil && prev.Attempt == attemptStarted {
+		var err error
+		ins, err = r.inspect(ctx, s, sr, ev)
+		if ctx.Err() != nil {
+			return cancelled("while inspecting the action that an earlier run left unfinished")
+		}
+		if err != nil {
+			return fail(Failed, 0, err)
+		}
+	}
 	if s.When != nil {
-		res := r.condition(ctx, s, s.When, PhaseWhen, ev)
+		res, cause := r.condition(ctx, s, s.When, PhaseWhen, ev)
 		sr.When = &res
+		if ctx.Err() != nil {
+			return cancelled("while checking the when condition")
+		}
 		switch res.Status {
 		case Unmet:
 			reason := "when: " + res.Condition + " does not hold"
@@ -340,96 +395,108 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			}
 			return end(Skipped, reason, nil)
 		case Error:
-			err := r.stepError(s, 0, &conditionError{kind: ErrCondition, results: []ConditionResult{res}})
-			return end(Failed, err.Error(), err)
+			return fail(Failed, 0, &conditionError{kind: ErrCondition, results: []ConditionResult{res}, cause: cause})
 		}
 	}
-	// An interrupted step of an earlier run: done if its postconditions
-	// hold. When its action had started, they get their waits: the action
-	// may still be taking effect (an installer restarting a server), and
-	// running it again meanwhile would be worse than waiting.
-	if prev := r.resumed[s.ID]; prev != nil && !dry && len(s.Post) > 0 {
-		post := make([]ConditionResult, len(s.Post))
-		allMet := true
-		for k, c := range s.Post {
-			post[k] = r.check(ctx, s, c, PhasePost, ev, prev.Acted)
-			allMet = allMet && post[k].Status == Met
-			if ctx.Err() != nil {
-				sr.Post = post[:k+1]
-				return end(Cancelled, "cancelled while checking the postconditions of the interrupted step", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
-			}
-			if !allMet {
-				break
-			}
+	// A step that an earlier run left unfinished, or that failed, is done
+	// if its postconditions hold (see Journal). They get their waits when
+	// an action took, or may be taking, effect; running it again meanwhile
+	// would be worse than waiting. An attempt found not done runs again
+	// at once.
+	if prev != nil && ins != actions.NotDone {
+		tookEffect := prev.Attempt == attemptDone || ins == actions.Done
+		wait := prev.Attempt != attemptNone
+		var post []ConditionResult
+		var err error
+		if len(s.Post) > 0 {
+			post, err = r.conditions(ctx, s.Post, ErrPostcondition, true, func(c *plan.Condition) (ConditionResult, error) {
+				return r.check(ctx, s, c, PhasePost, ev, wait)
+			})
 		}
-		if allMet {
+		var ce *conditionError
+		switch {
+		case ctx.Err() != nil:
 			sr.Post = post
-			return end(Succeeded, "interrupted earlier; its postconditions hold", nil)
+			return cancelled("while checking the postconditions of the step an earlier run left unfinished")
+		case errors.As(err, &ce) && ce.cause != nil:
+			sr.Post = post // a wait that is not one: running the action again would not wait either
+			return fail(Failed, 0, err)
+		case err == nil && (len(s.Post) > 0 || tookEffect):
+			sr.Post = post
+			r.restore(s, prev.values, s.Action != "" && prev.Outputs == nil, s.Post)
+			sr.Outputs = r.red.Map(r.outputs[s.ID])
+			reason := "interrupted earlier; its postconditions hold"
+			if len(s.Post) == 0 {
+				reason = "interrupted earlier, after its action took effect"
+			}
+			return end(Succeeded, reason, nil)
+		case ins == actions.InProgress:
+			sr.Post = post
+			const why = "the action that an earlier run left unfinished is in progress (its Inspector says), and is not started again while it may be running: resume once it has ended"
+			if err == nil {
+				return fail(Failed, 0, fmt.Errorf("%w: the step has no postcondition to wait for it; %s", ErrInProgress, why))
+			}
+			return fail(Failed, 0, fmt.Errorf("%w; %w: %s", err, ErrInProgress, why))
+		case tookEffect:
+			sr.Post = post // the action took effect, and its postconditions do not hold: as in any run
+			return fail(Failed, 0, err)
 		}
 	}
 	if len(s.Pre) > 0 {
-		sr.Pre = make([]ConditionResult, len(s.Pre))
-		ok := true
-		for k, c := range s.Pre {
-			sr.Pre[k] = r.condition(ctx, s, c, PhasePre, ev)
-			ok = ok && (sr.Pre[k].Status == Met || sr.Pre[k].Status == NotChecked)
-			if ctx.Err() != nil {
-				return end(Cancelled, "cancelled while checking preconditions", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
-			}
+		var err error
+		sr.Pre, err = r.conditions(ctx, s.Pre, ErrPrecondition, false, func(c *plan.Condition) (ConditionResult, error) {
+			return r.condition(ctx, s, c, PhasePre, ev)
+		})
+		if ctx.Err() != nil {
+			return cancelled("while checking the preconditions")
 		}
-		if !ok {
-			err := r.stepError(s, 0, &conditionError{kind: ErrPrecondition, results: sr.Pre})
-			if dry {
-				return end(Blocked, err.(*StepError).Err.Error(), err)
-			}
-			return end(Failed, err.(*StepError).Err.Error(), err)
+		if err != nil {
+			return fail(unmet, 0, err)
 		}
 	}
 	if s.Action != "" {
-		spec, _ := r.reg.Spec(actions.KindAction, s.Action)
-		if !dry && r.journal != nil {
-			if err := r.journal.actionStart(s.ID); err != nil {
-				return end(Failed, err.Error(), r.stepError(s, 0, err))
-			}
-		}
 		if dry {
-			if spec.Mutates {
-				r.changed = true
-			}
 			reason := "action " + s.Action
-			if !spec.Mutates {
+			if spec, _ := r.reg.Spec(actions.KindAction, s.Action); spec.Mutates {
+				r.changed = true
+			} else {
 				reason += " (read-only, not run in a dry run)"
 			}
 			return end(WouldRun, reason, nil)
 		}
+		if r.journal != nil {
+			if err := r.journal.actionStart(s.ID, r.values(s, s.Pre)); err != nil {
+				return fail(Failed, 0, err)
+			}
+		}
 		out, attempt, err := r.action(ctx, s, sr, ev)
+		if err == nil {
+			r.setOutputs(s, out)
+			sr.Outputs = r.red.Map(out)
+		}
+		if r.journal != nil && !errors.Is(err, ErrInterrupted) {
+			if jerr := r.journal.actionEnd(s.ID, values{Outputs: out}, err); jerr != nil && err == nil {
+				return fail(Failed, attempt, jerr)
+			}
+		}
 		if err != nil {
 			o := Failed
-			if ctx.Err() != nil {
+			if errors.Is(err, ErrInterrupted) {
 				o = Cancelled
 			}
-			serr := r.stepError(s, attempt, err)
-			return end(o, serr.(*StepError).Err.Error(), serr)
+			return fail(o, attempt, err)
 		}
-		r.outputs[s.ID] = out
-		sr.Outputs = r.red.Map(out)
 	}
 	if len(s.Post) > 0 {
-		sr.Post = make([]ConditionResult, len(s.Post))
-		ok := true
-		for k, c := range s.Post {
-			sr.Post[k] = r.condition(ctx, s, c, PhasePost, ev)
-			ok = ok && (sr.Post[k].Status == Met || sr.Post[k].Status == NotChecked)
-			if ctx.Err() != nil {
-				return end(Cancelled, "cancelled while checking postconditions", r.stepError(s, 0, fmt.Errorf("cancelled: %w", ctx.Err())))
-			}
+		var err error
+		sr.Post, err = r.conditions(ctx, s.Post, ErrPostcondition, false, func(c *plan.Condition) (ConditionResult, error) {
+			return r.condition(ctx, s, c, PhasePost, ev)
+		})
+		if ctx.Err() != nil {
+			return cancelled("while checking the postconditions")
 		}
-		if !ok {
-			err := r.stepError(s, 0, &conditionError{kind: ErrPostcondition, results: sr.Post})
-			if dry {
-				return end(Blocked, err.(*StepError).Err.Error(), err)
-			}
-			return end(Failed, err.(*StepError).Err.Error(), err)
+		if err != nil {
+			return fail(unmet, 0, err)
 		}
 	}
 	if dry {
@@ -438,82 +505,98 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	return end(Succeeded, "", nil)
 }
 
-// savedBy returns the vars the step's conditions saved.
-func (r *run) savedBy(s *plan.Step) map[string]any {
-	var out map[string]any
-	for _, cs := range [][]*plan.Condition{s.Pre, s.Post} {
-		for _, c := range cs {
-			if v, ok := r.vars[c.Save]; ok && c.Save != "" {
-				if out == nil {
-					out = map[string]any{}
-				}
-				out[c.Save] = v
-			}
+// conditions checks the conditions cs with check, in turn, until the
+// context is done, and returns their results. When one does not hold (it
+// is unmet, or could not be checked), the error is a *conditionError of
+// kind; with first set, the conditions after it are not checked.
+func (r *run) conditions(ctx context.Context, cs []*plan.Condition, kind error, first bool, check func(*plan.Condition) (ConditionResult, error)) ([]ConditionResult, error) {
+	results := make([]ConditionResult, 0, len(cs))
+	ok := true
+	var cause error
+	for _, c := range cs {
+		res, err := check(c)
+		results = append(results, res)
+		ok = ok && (res.Status == Met || res.Status == NotChecked)
+		cause = cmp.Or(cause, err)
+		if ctx.Err() != nil || !ok && first {
+			break
 		}
 	}
-	return out
+	if !ok {
+		return results, &conditionError{kind: kind, results: results, cause: cause}
+	}
+	return results, nil
 }
 
-func (r *run) restore(s *plan.Step, prev *journalStep) {
-	if prev.Outputs != nil {
-		r.outputs[s.ID] = prev.Outputs
-	} else if s.Action != "" {
-		r.outputs[s.ID] = map[string]any{}
-	}
-	for k, v := range prev.Vars {
-		r.vars[k] = v
-	}
-}
-
-// duration resolves a runbook duration.
+// duration resolves a runbook duration. A value that is not a duration,
+// or is negative, is ErrDuration.
 func (r *run) duration(d plan.Duration) (time.Duration, error) {
 	if d.Ref == nil {
 		return d.D, nil
 	}
 	v, err := d.Ref.Eval(r.resolve)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("line %d: %w", d.Pos.Line, err)
 	}
+	var du time.Duration
 	switch t := v.(type) {
 	case string:
-		du, err := time.ParseDuration(t)
-		if err != nil {
-			return 0, fmt.Errorf("line %d: %q is not a duration", d.Pos.Line, t)
+		if du, err = time.ParseDuration(t); err != nil {
+			return 0, fmt.Errorf("%w: line %d: %q is not a duration: use Go syntax such as 30s, 10m, 1h30m", ErrDuration, d.Pos.Line, t)
 		}
-		return du, nil
 	case time.Duration:
-		return t, nil
+		du = t
+	default:
+		return 0, fmt.Errorf("%w: line %d: want a duration such as 30s, got %s", ErrDuration, d.Pos.Line, plan.TypeName(v))
 	}
-	return 0, fmt.Errorf("line %d: want a duration, got %s", d.Pos.Line, plan.TypeName(v))
+	if du < 0 {
+		return 0, fmt.Errorf("%w: line %d: duration %q is negative", ErrDuration, d.Pos.Line, plan.Format(v))
+	}
+	return du, nil
 }
 
-// action runs the step's action with its timeout and retry policy.
-func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event)) (map[string]any, int, error) {
-	act, err := r.reg.NewAction(s.Action)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrAction, err)
+// prepare makes the step's action, and resolves its arguments (checked by
+// its Validator) and its timeout.
+func (r *run) prepare(s *plan.Step) (act actions.Action, args map[string]any, timeout time.Duration, err error) {
+	if act, err = r.reg.NewAction(s.Action); err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: %w", ErrAction, err)
 	}
 	v, err := s.With.Eval(r.resolve)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: arguments: %w", ErrAction, err)
+		return nil, nil, 0, fmt.Errorf("%w: arguments: %w", ErrAction, err)
 	}
-	args, _ := v.(map[string]any)
+	args, _ = v.(map[string]any)
 	if args == nil {
 		args = map[string]any{}
 	}
 	if val, ok := act.(actions.Validator); ok {
 		if err := val.Validate(args); err != nil {
-			return nil, 0, fmt.Errorf("%w: %s: invalid arguments: %w", ErrAction, s.Action, actions.Permanent(err))
+			return nil, nil, 0, fmt.Errorf("%w: %s: invalid arguments: %w", ErrAction, s.Action, actions.Permanent(err))
 		}
 	}
-	timeout := time.Duration(0)
 	if s.Timeout.IsSet() {
 		timeout, err = r.duration(s.Timeout)
 	} else if r.p.Defaults.Timeout.IsSet() {
 		timeout, err = r.duration(r.p.Defaults.Timeout)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: timeout: %w", ErrAction, err)
+		return nil, nil, 0, fmt.Errorf("timeout: %w", err)
+	}
+	return act, args, timeout, nil
+}
+
+// call is attempt n of the step's action with args; its messages go out
+// as ActionLog events.
+func (r *run) call(s *plan.Step, args map[string]any, n int, ev func(Event)) *actions.Call {
+	return &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock,
+		Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) }}
+}
+
+// action runs the step's action with its timeout and retry policy.
+func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event)) (map[string]any, int, error) {
+	act, args, timeout, err := r.prepare(s)
+	if err != nil {
+		return nil, 0, err
 	}
 	retry := s.Retry
 	if retry == nil {
@@ -523,21 +606,21 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	if retry != nil {
 		attempts = max(retry.Attempts, 1)
 		if interval, err = r.duration(retry.Interval); err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("retry: interval: %w", err)
 		}
 		if maxInterval, err = r.duration(retry.MaxInterval); err != nil {
-			return nil, 0, err
+			return nil, 0, fmt.Errorf("retry: max_interval: %w", err)
 		}
 		if retry.Backoff > 0 {
 			backoff = retry.Backoff
 		}
 	}
 	for n := 1; ; n++ {
-		call := &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock,
-			Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) }}
+		call := r.call(s, args, n, ev)
 		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Message: s.Action})
 		t0 := r.clock.Now()
-		out, err := r.attempt(ctx, act, call, timeout)
+		out, err := bounded(ctx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) })
+		stopped := ctx.Err() != nil // the run was interrupted while the attempt ran
 		took := r.clock.Now().Sub(t0)
 		a := Attempt{N: n, Duration: took}
 		if err != nil {
@@ -548,16 +631,22 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		if err == nil {
 			return out, n, nil
 		}
+		if stopped {
+			return nil, n, interrupted(ctx, "while action "+s.Action+" ran")
+		}
 		err = fmt.Errorf("%w: %s: %w", ErrAction, s.Action, err)
-		if n >= attempts || actions.IsPermanent(err) || ctx.Err() != nil {
+		if n >= attempts || actions.IsPermanent(err) {
 			if n > 1 && n >= attempts {
 				err = fmt.Errorf("%w (after %d attempts)", err, n)
 			}
 			return nil, n, err
 		}
+		if ctx.Err() != nil {
+			return nil, n, interrupted(ctx, "while waiting to retry action "+s.Action)
+		}
 		if interval > 0 {
 			if serr := r.clock.Sleep(ctx, interval); serr != nil {
-				return nil, n, fmt.Errorf("cancelled while waiting to retry: %w", serr)
+				return nil, n, interrupted(ctx, "while waiting to retry action "+s.Action)
 			}
 			interval = time.Duration(math.Min(float64(interval)*backoff, float64(math.MaxInt64)))
 			if maxInterval > 0 && interval > maxInterval {
@@ -567,29 +656,30 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	}
 }
 
-type result struct {
-	out map[string]any
+type result[T any] struct {
+	v   T
 	err error
 }
 
-// attempt runs an action once, bounded by timeout, recovering panics. An
-// action that ignores its context is abandoned when the context is done.
-func (r *run) attempt(ctx context.Context, act actions.Action, call *actions.Call, timeout time.Duration) (map[string]any, error) {
+// bounded calls f (an action's Run, an Inspector's Inspect) once, bounded
+// by timeout on clock, recovering panics. A function that ignores its
+// context is abandoned when the context is done.
+func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Duration, f func(context.Context) (T, error)) (T, error) {
 	if timeout <= 0 && ctx.Done() == nil {
-		// Nothing can interrupt the action: run it on this goroutine.
-		return runInline(ctx, act, call)
+		// Nothing can interrupt f: call it on this goroutine.
+		return protect(ctx, f)
 	}
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if timeout > 0 {
-		actx, cancel = r.clock.WithTimeout(ctx, timeout)
+		actx, cancel = clock.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	done := make(chan result, 1)
+	done := make(chan result[T], 1)
 	go func() {
-		out, err := runInline(actx, act, call)
-		done <- result{out, err}
+		v, err := protect(actx, f)
+		done <- result[T]{v, err}
 	}()
-	var res result
+	var res result[T]
 	select {
 	case res = <-done:
 	case <-actx.Done():
@@ -600,20 +690,22 @@ func (r *run) attempt(ctx context.Context, act actions.Action, call *actions.Cal
 		}
 	}
 	if res.err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, res.err)
+		var zero T
+		return zero, fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, res.err)
 	}
 	if res.err == nil && ctx.Err() != nil {
-		return res.out, nil
+		return res.v, nil
 	}
-	return res.out, res.err
+	return res.v, res.err
 }
 
-// runInline runs an action, turning a panic into a permanent error.
-func runInline(ctx context.Context, act actions.Action, call *actions.Call) (out map[string]any, err error) {
+// protect calls f, turning a panic into a permanent error.
+func protect[T any](ctx context.Context, f func(context.Context) (T, error)) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = nil, actions.Permanent(fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack()))
+			var zero T
+			v, err = zero, actions.Permanent(fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack()))
 		}
 	}()
-	return act.Run(ctx, call)
+	return f(ctx)
 }
