@@ -90,8 +90,9 @@ func TestCLIRedactsEveryEncoding(t *testing.T) {
 	}{
 		{"run --json", []string{"run", "--json"}, true, exitFailed, []string{`"Kind":"run.end"`, runner.Redacted}},
 		{"run", []string{"run"}, true, exitFailed, []string{"Failed: 5 steps", runner.Redacted}},
-		// The blocked steps go on: a dry run tells, it does not fail.
-		{"plan", []string{"plan"}, false, exitOK, []string{"3 blocked", runner.Redacted}},
+		// The blocked steps go on (on_failure: continue), and the dry run
+		// ends failed, as a run would.
+		{"plan", []string{"plan"}, false, exitFailed, []string{"3 blocked", runner.Redacted}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
