@@ -100,6 +100,13 @@ func (p *progress) Observe(e runner.Event) {
 	case runner.ActionLog:
 		p.clear()
 		printf(p.w, "%s   %s\n", num, e.Message)
+	case runner.ActionInspect:
+		p.clear()
+		found := e.Message
+		if e.Error != "" {
+			found = "unknown (" + firstLine(e.Error) + ")"
+		}
+		printf(p.w, "%s   the attempt the last run left behind: %s\n", num, found)
 	case runner.AttemptEnd:
 		if e.Error != "" {
 			p.clear()
