@@ -523,3 +523,32 @@ func TestResumeInspectionIsKept(t *testing.T) {
 		})
 	}
 }
+
+// A step whose action returned before the interruption, interrupted while
+// its postconditions were checked: on resume its postconditions may refer
+// to its own outputs, and they are there (the action does not run again).
+func TestResumePostUsesOwnOutputs(t *testing.T) {
+	t.Parallel()
+	w := newWorld()
+	w.returns, w.takes = true, true
+	w.outputs = actions.Outputs{"file": "/var/install.log"}
+	kit := actionstest.NewKit()
+	reg := w.registry(t, kit, true) // no Inspector: the journal alone says the action returned
+	p := load(t, reg, `
+steps:
+  - id: install
+    action: install
+    post:
+      - value: ${steps.install.outputs.file}
+        expect: {matches: "\\.log$"}
+`)
+	path := filepath.Join(t.TempDir(), "run.journal")
+	journalRun(t, path, false, reg, w.clock, p, nil, at(runner.ConditionStart, "install", runner.PhasePost))
+	rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+	if err != nil || rep.Steps[0].Outcome != runner.Succeeded {
+		t.Fatalf("resume: %v, %+v; want the step done by its postcondition on its own outputs", err, rep.Steps[0])
+	}
+	if n := w.attempts(); n != 1 {
+		t.Errorf("the action ran %d times, want once", n)
+	}
+}

@@ -406,6 +406,11 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	if prev != nil && ins != actions.NotDone {
 		tookEffect := prev.Attempt == attemptDone || ins == actions.Done
 		wait := prev.Attempt != attemptNone
+		if prev.Outputs != nil {
+			// The action returned them before the interruption: its
+			// postconditions may refer to them.
+			r.restore(s, prev.values, false, s.Post)
+		}
 		var post []ConditionResult
 		var err error
 		if len(s.Post) > 0 {
