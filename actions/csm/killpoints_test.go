@@ -3,7 +3,6 @@ package csm_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -125,7 +124,6 @@ func TestUpgradeKillPoints(t *testing.T) {
 				if got := pair.Summary(pair.TargetVersion()); got != held {
 					t.Errorf("Summary = %q", got)
 				}
-				_ = fmt.Sprint()
 			})
 		}
 	}
