@@ -4,6 +4,12 @@ package main
 // TestMain builds it once, then each test runs it in a temporary directory
 // and checks its output and exit code. Waiting for something a process does
 // is a bounded read of its output, never a sleep.
+//
+// When the tests run with coverage (go test -cover), the binary is built
+// with -cover too and its processes write their counters where the test
+// binary writes its own (-test.gocoverdir, else GOCOVERDIR), so that what
+// the runs of the binary execute counts: `go tool covdata percent` over that
+// directory (see .ci/coverage) merges both.
 
 import (
 	"bufio"
@@ -11,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +35,10 @@ var binPath string
 // buildFlags are extra flags of go build (-race under the race detector).
 var buildFlags []string
 
+// coverDir is where the binary's processes write their coverage counters
+// (GOCOVERDIR), or "" when the binary is not built with -cover.
+var coverDir string
+
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
@@ -44,6 +55,12 @@ func testMain(m *testing.M) int {
 		goTool = "go"
 	}
 	args := append([]string{"build"}, buildFlags...)
+	if mode, dir := coverage(); dir != "" {
+		// Only this package's statements: each package's figure comes
+		// from its own tests, as with go test -cover.
+		args = append(args, "-cover", "-covermode="+mode, "-coverpkg=.")
+		coverDir = dir
+	}
 	cmd := exec.Command(goTool, append(args, "-o", binPath, ".")...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -53,11 +70,42 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
+// coverage returns the coverage mode of the tests and the directory where
+// counters go, or "", "" when the tests do not measure coverage or have
+// nowhere to write it.
+func coverage() (mode, dir string) {
+	mode = testing.CoverMode()
+	if mode == "" {
+		return "", ""
+	}
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if f := flag.Lookup("test.gocoverdir"); f != nil {
+		dir = f.Value.String()
+	}
+	if dir == "" {
+		dir = os.Getenv("GOCOVERDIR")
+	}
+	if dir == "" {
+		return "", ""
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // the processes run in other directories
+	}
+	return mode, dir
+}
+
 // testEnv is the environment of the processes: no color, so that output is
 // plain text whatever the terminal; a binary built with -race does not
-// sleep a second at exit (a race it finds still makes it exit 66).
+// sleep a second at exit (a race it finds still makes it exit 66); a binary
+// built with -cover writes its counters to coverDir.
 func testEnv() []string {
-	return append(os.Environ(), "NO_COLOR=1", "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	env := append(os.Environ(), "NO_COLOR=1", "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	if coverDir != "" {
+		env = append(env, "GOCOVERDIR="+coverDir)
+	}
+	return env
 }
 
 // result is what a finished csmplan process did.
