@@ -42,17 +42,20 @@ func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
 			case prm.Secret && prm.HasDefault:
 				def = "(secret)"
 			case prm.HasDefault:
-				def = "`" + Format(prm.Default) + "`"
+				def = code(Format(prm.Default))
+				if prm.Default == "" {
+					def = "(empty)"
+				}
 			}
 			desc := prm.Description
 			if prm.Secret {
-				desc = strings.TrimSpace(desc + " Secret: redacted everywhere.")
+				desc = sentence(desc, "Secret: redacted everywhere.")
 			}
 			if prm.ChangeableOnResume && !prm.Secret {
-				desc = strings.TrimSpace(desc + " May change when the run is resumed.")
+				desc = sentence(desc, "May change when the run is resumed.")
 			}
 			if len(prm.Enum) > 0 {
-				desc = strings.TrimSpace(desc + " One of: " + formatEnum(prm.Enum) + ".")
+				desc = sentence(desc, "One of: "+formatEnum(prm.Enum)+".")
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", prm.Name, prm.Type, def, cell(desc))
 		}
@@ -69,7 +72,7 @@ func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
 			sort.Strings(keys)
 			parts := make([]string, 0, len(keys))
 			for _, k := range keys {
-				parts = append(parts, fmt.Sprintf("%s `%s`", k, Format(raw[k])))
+				parts = append(parts, k+" "+code(Format(raw[k])))
 			}
 			fmt.Fprintf(b, "- **%s**: %s\n", t.Name, strings.Join(parts, ", "))
 		}
@@ -182,7 +185,7 @@ func (p *Plan) effectiveTimeout(s *Step) string {
 
 func durationText(d Duration) string {
 	if d.Ref != nil {
-		return "`" + Format(d.Ref.Raw()) + "`"
+		return code(Format(d.Ref.Raw()))
 	}
 	return d.D.String()
 }
@@ -199,11 +202,20 @@ func formatArgs(v *Value) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s `%s`", k, Format(raw[k]))
+		parts[i] = k + " " + code(Format(raw[k]))
 	}
 	return strings.Join(parts, ", ")
 }
 
 func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+
+// sentence appends add to the text desc as a sentence of its own.
+func sentence(desc, add string) string {
+	desc = strings.TrimSpace(desc)
+	if desc != "" && !strings.HasSuffix(desc, ".") {
+		desc += "."
+	}
+	return strings.TrimSpace(desc + " " + add)
+}
 
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }

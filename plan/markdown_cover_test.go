@@ -151,3 +151,24 @@ func TestWriteMarkdownReportsWriteErrors(t *testing.T) {
 		t.Errorf("WriteMarkdown to a failing writer: %v, want %v", err, errWrite)
 	}
 }
+
+// Backticks in values cannot break a code span; an empty default reads
+// "(empty)"; added sentences start after a period.
+func TestMarkdownCodeSpansAndSentences(t *testing.T) {
+	t.Parallel()
+	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: md\nparams:\n  p: {type: string, default: \"\", changeable_on_resume: true, description: How}\nsteps:\n  - id: s\n    action: log\n    with: {message: \"a `tick` here\"}\n"
+	p, err := plan.Parse("md.yaml", []byte(src), plan.WithRegistry(actions.Default()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := plan.WriteMarkdown(&b, p, actions.Default()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"| `p` | string | (empty) | How. May change when the run is resumed. |", "message `a 'tick' here`"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the document lacks %q:\n%s", want, out)
+		}
+	}
+}

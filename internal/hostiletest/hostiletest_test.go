@@ -199,3 +199,11 @@ func TestFindSecret(t *testing.T) {
 		}
 	}
 }
+
+// A lone high surrogate does not swallow the escape after it.
+func TestFindSecretAfterALoneSurrogate(t *testing.T) {
+	t.Parallel()
+	if found := hostiletest.FindSecret(`\ud83d\u0053\u0033\u0063\u0072\u0033\u0074`, "S3cr3t"); len(found) == 0 {
+		t.Error("the secret after a lone high surrogate escape was not found")
+	}
+}

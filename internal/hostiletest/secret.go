@@ -143,7 +143,9 @@ func unbackslash(s string) string {
 				if c == 'x' {
 					b.WriteByte(byte(n))
 				} else if r := rune(n); utf16.IsSurrogate(r) && i+2+size+6 <= len(s) && s[i+2+size:i+4+size] == `\u` {
-					if lo, err := strconv.ParseUint(s[i+4+size:i+8+size], 16, 32); err == nil {
+					if lo, err := strconv.ParseUint(s[i+4+size:i+8+size], 16, 32); err == nil && r < 0xDC00 && lo >= 0xDC00 && lo <= 0xDFFF {
+						// A high surrogate and a low one: one rune. Anything
+						// else leaves the next escape to the next round.
 						b.WriteRune(utf16.DecodeRune(r, rune(lo)))
 						i += 1 + size + 6
 						continue
