@@ -28,6 +28,16 @@ var (
 const MaxSize = 16 << 20
 
 // Error is one problem found while loading a runbook.
+//
+// Pos points at the token the problem is about: an unknown or duplicate key
+// at the key; a missing key at the mapping that lacks it; a value of the
+// wrong type or form (a bad duration, pattern, enum value, argument) at the
+// value; a bad reference at its "${"; an unknown action or probe at its
+// name; a duplicate step id at the second id; a YAML syntax error at the
+// character where the parser stopped (the line the problem is on, not the
+// start of its block); a file over MaxSize at the byte where it passes the
+// limit; invalid UTF-8 or a NUL byte at that byte. Len, when known, is
+// the length of that token on its line.
 type Error struct {
 	File string
 	Pos  Pos
