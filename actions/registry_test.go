@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/plan"
 )
 
 func nopAction() actions.Action {
@@ -258,4 +259,36 @@ func ExampleRegistry_Clone() {
 	// Output:
 	// <nil>
 	// false true
+}
+
+// An action declares the target fields it reads, as it declares its
+// arguments: runbooks may then give them, and no other, to their targets.
+func ExampleSpec_targetFields() {
+	reg := actions.NewRegistry()
+	err := reg.RegisterAction(actions.Spec{
+		Name:         "api.call",
+		Summary:      "Call the site's API",
+		Args:         json.RawMessage(`{"type": "object", "properties": {"target": {"type": "string"}}}`),
+		TargetFields: json.RawMessage(`{"url": {"type": "string"}, "token": {"type": "string", "writeOnly": true}}`),
+	}, func() actions.Action {
+		return actions.ActionFunc(func(_ context.Context, call *actions.Call) (actions.Outputs, error) {
+			_, api, err := call.Target("target")
+			return actions.Outputs{"url": api["url"]}, err
+		})
+	})
+	fmt.Println(err)
+	_, err = plan.Parse("api.yaml", []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: api
+targets:
+  api: {url: "https://api.example.com", tokne: secret}
+steps:
+  - id: call
+    action: api.call
+    with: {target: api}
+`), plan.WithRegistry(reg))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// api.yaml:5:41: unknown key "tokne" in target (did you mean "token"?)
 }
