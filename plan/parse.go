@@ -27,7 +27,8 @@ type loadConfig struct {
 }
 
 // WithRegistry checks action and probe names, their arguments and the
-// fields of targets against r instead of [actions.Default].
+// fields of targets against r instead of [actions.Default]. The plan
+// remembers r (see [Plan.Registry]) and runs against it.
 func WithRegistry(r *actions.Registry) Option {
 	return func(c *loadConfig) { c.registry = r }
 }
@@ -128,7 +129,7 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 	go func() { schemaDone <- schema.Validate(root) }()
 	d.nodes = map[*Value]*yaml.Node{}
 	d.incomplete = map[*Step]bool{}
-	pl := &Plan{Filename: filename, Source: src}
+	pl := &Plan{Filename: filename, Source: src, registry: d.cfg.registry}
 	d.plan = pl
 	d.decodePlan(root, pl)
 	d.check(pl)
