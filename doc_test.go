@@ -1,10 +1,12 @@
 package csmplan_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -85,7 +87,8 @@ func ExampleLoadDefault() {
 }
 
 // Adding an action takes a spec and a constructor. Register it into a
-// registry of your own, and load and run with that registry.
+// registry of your own, which starts with every built-in and CSM action,
+// and load with it: the plan remembers the registry and runs against it.
 func Example_customAction() {
 	reg, err := csmplan.NewRegistry(csmplan.CSMOptions{})
 	if err != nil {
@@ -120,7 +123,11 @@ steps:
 		fmt.Println(err)
 		return
 	}
-	report, _ := runner.Run(context.Background(), p, runner.Options{Registry: reg})
+	report, err := runner.Run(context.Background(), p, runner.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(report.Step("open").Outputs["id"])
 	// Output: CHG-UPG
 }
@@ -163,7 +170,7 @@ steps:
 			fmt.Println(err)
 			return
 		}
-		report, _ := runner.Run(context.Background(), p, runner.Options{Registry: reg, Clock: kit.Clock})
+		report, _ := runner.Run(context.Background(), p, runner.Options{Clock: kit.Clock})
 		s := report.Step("takeover")
 		fmt.Printf("%-30s %-9s waited %-6s attempts %d\n", sc.name, s.Outcome, s.Pre[0].Waited, len(s.Attempts))
 	}
@@ -172,6 +179,114 @@ steps:
 	// synchronizes after 10 minutes  succeeded waited 10m0s  attempts 1
 	// never synchronizes             failed    waited 30m0s  attempts 0
 	// takeover fails once            succeeded waited 0s     attempts 2
+}
+
+// A target holds the fields that the actions and probes of the registry
+// declare, such as those of a site's own API, beside CSM's: an action
+// declares the fields it reads as it declares its arguments.
+func Example_targets() {
+	reg, err := csmplan.NewRegistry(csmplan.CSMOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = reg.RegisterAction(actions.Spec{
+		Name:         "site.notify",
+		Summary:      "Post a message to the site's chat API",
+		Args:         []byte(`{"type": "object", "required": ["target", "text"], "additionalProperties": false, "properties": {"target": {"type": "string"}, "text": {"type": "string"}}}`),
+		TargetFields: []byte(`{"url": {"type": "string", "description": "Base URL of the API"}, "token": {"type": "string", "writeOnly": true}}`),
+		Mutates:      true,
+	}, func() actions.Action {
+		return actions.ActionFunc(func(ctx context.Context, call *actions.Call) (actions.Outputs, error) {
+			_, chat, err := call.Target("target")
+			if err != nil {
+				return nil, err
+			}
+			call.Logf("POST %s/messages", chat["url"])
+			return nil, nil
+		})
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	src := []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: notify
+params:
+  chat_token: {type: string, secret: true}
+targets:
+  chat: {url: "https://chat.example.com/api", token: "${params.chat_token}"}
+  primary: {host: csm1.example.com, port: 9559}
+steps:
+  - id: notify
+    action: site.notify
+    with: {target: chat, text: Upgrade starts}
+`)
+	p, err := plan.Parse("notify.yaml", src, plan.WithRegistry(reg))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	print := runner.ObserverFunc(func(e runner.Event) {
+		if e.Kind == runner.ActionLog {
+			fmt.Println(e.Message)
+		}
+	})
+	_, err = runner.Run(context.Background(), p, runner.Options{Params: map[string]any{"chat_token": "t0k3n"}, Observers: []runner.Observer{print}})
+	fmt.Println(err)
+	// A field that no action or probe declares is refused when loading.
+	_, err = plan.Parse("notify.yaml", bytes.Replace(src, []byte(`token: "`), []byte(`tokn: "`), 1), plan.WithRegistry(reg))
+	fmt.Println(err)
+	// Output:
+	// POST https://chat.example.com/api/messages
+	// <nil>
+	// notify.yaml:7:47: unknown key "tokn" in target (did you mean "token"?)
+}
+
+// A run given a journal records each step as it ends; after an
+// interruption or a failure, a run given the same journal, opened to
+// resume, skips the steps recorded as done.
+func Example_resume() {
+	dir, err := os.MkdirTemp("", "csmplan-resume-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	kit := actionstest.NewKit()
+	kit.Action("backup")
+	kit.Action("install", actionstest.Fails(actions.Permanent(errors.New("disk full"))), actionstest.Result{})
+	p, err := plan.Parse("upgrade.yaml", []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: upgrade
+steps:
+  - id: backup
+    action: backup
+  - id: install
+    action: install
+`), plan.WithRegistry(kit.Registry()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	path := filepath.Join(dir, "upgrade.journal")
+	for _, resume := range []bool{false, true} {
+		j, err := runner.OpenJournal(path, resume)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		report, _ := runner.Run(context.Background(), p, runner.Options{Journal: j, Clock: kit.Clock})
+		if err := j.Close(); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(report.Outcome, "backup:", report.Step("backup").Outcome, "install:", report.Step("install").Outcome)
+	}
+	// Output:
+	// failed backup: succeeded install: failed
+	// succeeded backup: done earlier install: succeeded
 }
 
 // Observers see every event, secrets redacted; SlogObserver logs them.

@@ -55,7 +55,8 @@ var execActionSpec = Spec{
 		{Name: "stdout", Type: "string", Description: "Standard output, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 		{Name: "stderr", Type: "string", Description: "Standard error, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 	},
-	Mutates: true,
+	Mutates:      true,
+	TargetFields: RemoteTargetFields,
 }
 
 var execProbeSpec = Spec{
@@ -74,6 +75,7 @@ var execProbeSpec = Spec{
 		{Name: "stdout", Type: "string", Description: "Standard output, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 		{Name: "stderr", Type: "string", Description: "Standard error, at most 1 MiB, followed by \"[truncated N bytes]\" when cut."},
 	},
+	TargetFields: RemoteTargetFields,
 }
 
 // newExecutor returns the executor of a call's target (nil: this machine).

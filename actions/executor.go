@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -59,6 +60,40 @@ func sshConfig(t map[string]any) (cfg remote.SSHConfig, ok bool, err error) {
 func fieldError(field, format string, args ...any) error {
 	return Permanent(fmt.Errorf("%s: %w", field, fmt.Errorf(format, args...)))
 }
+
+// RemoteTargetFields are the target fields [ExecutorFor] reads, host and
+// ssh, in the form of [Spec.TargetFields]: the exec action and probe
+// declare them, and so does a plugin that runs commands through
+// ExecutorFor (the CSM one does).
+var RemoteTargetFields = json.RawMessage(`{
+  "host": {
+    "description": "Host name or address.",
+    "type": "string"
+  },
+  "ssh": {
+    "title": "ssh",
+    "description": "How to reach the host over SSH for remote execution.",
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+      "user": {"description": "SSH user name.", "type": "string"},
+      "port": {
+        "description": "SSH port (1 to 65535, default 22) or a reference.",
+        "type": ["integer", "string"],
+        "minimum": 1,
+        "maximum": 65535,
+        "pattern": "^\\$\\{[^}]+\\}$"
+      },
+      "key_file": {"description": "File of the private key to authenticate with.", "type": "string"},
+      "known_hosts": {"description": "known_hosts file used to verify the host key.", "type": "string"},
+      "agent": {
+        "description": "Authenticate through the SSH agent (true or false, or a reference).",
+        "type": ["boolean", "string"],
+        "pattern": "^\\$\\{[^}]+\\}$"
+      }
+    }
+  }
+}`)
 
 // ExecutorFor returns the executor that runs commands on a target's host:
 // over SSH when the target has an ssh mapping with a user (host from the

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/plan"
 )
 
 func nopAction() actions.Action {
@@ -136,4 +137,158 @@ func TestRegistrySpecsSorted(t *testing.T) {
 	if !sort.StringsAreSorted(r.Names(actions.KindAction)) {
 		t.Error("Names not sorted")
 	}
+}
+
+// fieldNames returns the names of the target fields r declares, sorted.
+func fieldNames(r *actions.Registry) []string {
+	var names []string
+	for name := range r.TargetFields() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func TestRegistryTargetFields(t *testing.T) {
+	t.Parallel()
+	r := actions.NewRegistry()
+	api := json.RawMessage(`{"url": {"type": "string", "description": "Base URL"}, "token": {"type": "string", "writeOnly": true}}`)
+	if err := r.RegisterAction(actions.Spec{Name: "api.call", TargetFields: api}, nopAction); err != nil {
+		t.Fatal(err)
+	}
+	// The same fields with the same schemas, written differently and
+	// documented otherwise: accepted, the first documentation kept.
+	same := json.RawMessage(`{"token": {"writeOnly": true, "type": "string"}, "url": {"description": "Where", "type": "string"}, "timeout": {"type": "integer"}}`)
+	if err := r.RegisterProbe(actions.Spec{Name: "api.get", TargetFields: same}, nopProbe); err != nil {
+		t.Errorf("same schema declared again: %v", err)
+	}
+	assertEqual(t, fieldNames(r), []string{"timeout", "token", "url"})
+	assertEqual(t, string(r.TargetFields()["url"]), `{"description":"Base URL","type":"string"}`)
+	tests := []struct {
+		name   string
+		fields string
+		want   error
+	}{
+		{"another schema for a declared field", `{"url": {"type": "integer"}, "extra": {}}`, actions.ErrDuplicate},
+		{"a secret declared as none", `{"token": {"type": "string"}}`, actions.ErrDuplicate},
+		{"another schema deeper down", `{"url": {"type": "string", "not": {"const": "x", "description": "d"}}}`, actions.ErrDuplicate},
+		{"not an object", `["url"]`, actions.ErrBadSchema},
+		{"null", `null`, actions.ErrBadSchema},
+		{"two values", `{} {}`, actions.ErrBadSchema},
+		{"not a schema", `{"extra": {"type": "thing"}}`, actions.ErrBadSchema},
+		{"a $ref to another document", `{"extra": {"$ref": "https://example.com/s.json"}}`, actions.ErrBadSchema},
+		{"a $ref outside the field", `{"extra": {"$ref": "#/$defs/x"}}`, actions.ErrBadSchema},
+		{"bad field name", `{"my field": {}}`, actions.ErrInvalidName},
+	}
+	for _, tt := range tests {
+		err := r.RegisterAction(actions.Spec{Name: "bad", TargetFields: json.RawMessage(tt.fields)}, nopAction)
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	// A refused registration leaves nothing behind: neither the action
+	// nor its other fields.
+	if _, ok := r.Spec(actions.KindAction, "bad"); ok {
+		t.Error("a refused action was registered")
+	}
+	assertEqual(t, fieldNames(r), []string{"timeout", "token", "url"})
+	// A field's schema may refer within itself.
+	self := json.RawMessage(`{"tls": {"$ref": "#/$defs/tls", "$defs": {"tls": {"type": "object"}}}}`)
+	if err := r.RegisterAction(actions.Spec{Name: "api.tls", TargetFields: self}, nopAction); err != nil {
+		t.Errorf("a $ref within the field: %v", err)
+	}
+}
+
+func TestRegistryTargetSchema(t *testing.T) {
+	t.Parallel()
+	r := actions.NewRegistry()
+	valid := func(target map[string]any) bool {
+		t.Helper()
+		s, err := r.TargetSchema()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Validate(target) == nil
+	}
+	if !valid(map[string]any{}) || valid(map[string]any{"url": "u"}) {
+		t.Error("a registry that declares no field: want only targets without fields")
+	}
+	actions.MustRegister(r.RegisterAction(actions.Spec{Name: "api.call", TargetFields: json.RawMessage(`{"url": {"type": "string"}}`)}, nopAction))
+	if !valid(map[string]any{"url": "u"}) {
+		t.Error("a declared field is refused")
+	}
+	if valid(map[string]any{"url": 3}) || valid(map[string]any{"url": "u", "uri": "u"}) {
+		t.Error("a bad value or an unknown field is accepted")
+	}
+}
+
+func TestRegistryClone(t *testing.T) {
+	t.Parallel()
+	r := actions.NewRegistry()
+	actions.MustRegister(r.RegisterAction(actions.Spec{Name: "a", TargetFields: json.RawMessage(`{"host": {"type": "string"}}`)}, nopAction))
+	actions.MustRegister(r.RegisterProbe(actions.Spec{Name: "p"}, nopProbe))
+	c := r.Clone()
+	actions.MustRegister(c.RegisterAction(actions.Spec{Name: "only.clone", TargetFields: json.RawMessage(`{"port": {"type": "integer"}}`)}, nopAction))
+	actions.MustRegister(r.RegisterAction(actions.Spec{Name: "only.original"}, nopAction))
+	assertEqual(t, c.Names(actions.KindAction), []string{"a", "only.clone"})
+	assertEqual(t, c.Names(actions.KindProbe), []string{"p"})
+	assertEqual(t, r.Names(actions.KindAction), []string{"a", "only.original"})
+	assertEqual(t, fieldNames(c), []string{"host", "port"})
+	assertEqual(t, fieldNames(r), []string{"host"})
+	if _, err := c.NewAction("a"); err != nil {
+		t.Errorf("the clone cannot construct an action of the original: %v", err)
+	}
+	// Default's clone starts with the built-ins.
+	if _, ok := actions.Default().Clone().Spec(actions.KindAction, "exec"); !ok {
+		t.Error("Default().Clone() has no exec")
+	}
+}
+
+// A registry that starts from what the program registered into Default,
+// and adds its own without changing Default.
+func ExampleRegistry_Clone() {
+	reg := actions.Default().Clone()
+	err := reg.RegisterAction(actions.Spec{Name: "site.ticket", Summary: "Open a change ticket", Mutates: true},
+		func() actions.Action {
+			return actions.ActionFunc(func(context.Context, *actions.Call) (actions.Outputs, error) { return nil, nil })
+		})
+	fmt.Println(err)
+	_, inDefault := actions.Default().Spec(actions.KindAction, "site.ticket")
+	_, hasExec := reg.Spec(actions.KindAction, "exec")
+	fmt.Println(inDefault, hasExec)
+	// Output:
+	// <nil>
+	// false true
+}
+
+// An action declares the target fields it reads, as it declares its
+// arguments: runbooks may then give them, and no other, to their targets.
+func ExampleSpec_targetFields() {
+	reg := actions.NewRegistry()
+	err := reg.RegisterAction(actions.Spec{
+		Name:         "api.call",
+		Summary:      "Call the site's API",
+		Args:         json.RawMessage(`{"type": "object", "properties": {"target": {"type": "string"}}}`),
+		TargetFields: json.RawMessage(`{"url": {"type": "string"}, "token": {"type": "string", "writeOnly": true}}`),
+	}, func() actions.Action {
+		return actions.ActionFunc(func(_ context.Context, call *actions.Call) (actions.Outputs, error) {
+			_, api, err := call.Target("target")
+			return actions.Outputs{"url": api["url"]}, err
+		})
+	})
+	fmt.Println(err)
+	_, err = plan.Parse("api.yaml", []byte(`apiVersion: csmplan/v1
+kind: Runbook
+name: api
+targets:
+  api: {url: "https://api.example.com", tokne: secret}
+steps:
+  - id: call
+    action: api.call
+    with: {target: api}
+`), plan.WithRegistry(reg))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// api.yaml:5:41: unknown key "tokne" in target (did you mean "token"?)
 }

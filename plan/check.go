@@ -185,6 +185,7 @@ func (d *decoder) check(pl *Plan) {
 	for _, t := range pl.Targets {
 		d.refs(t.Fields, paramsOnly, nil, saves, allSteps)
 	}
+	d.checkTargets(pl, reg)
 	d.durationRefs(pl.Defaults.Timeout, paramsOnly, nil, saves, allSteps)
 	d.durationRefs(pl.Defaults.Interval, paramsOnly, nil, saves, allSteps)
 	targets := map[string]bool{}
@@ -325,6 +326,28 @@ func (d *decoder) checkWhen(c *Condition, sc *scope) {
 		}
 	default:
 		d.p.addSoft(ErrType, c.Pos, 0, "when: want true, false, a reference or a condition, got %s %s", TypeName(v), Format(quoteIfString(v)))
+	}
+}
+
+// checkTargets checks the fields of every target against those that the
+// actions and probes of the registry declare.
+func (d *decoder) checkTargets(pl *Plan, reg *actions.Registry) {
+	if reg == nil || len(pl.Targets) == 0 {
+		return
+	}
+	sch, err := reg.TargetSchema()
+	if err != nil {
+		d.p.add(ErrSchema, pl.Targets[0].Pos, 0, "", "targets cannot be checked: %v", err)
+		return
+	}
+	for _, t := range pl.Targets {
+		n := d.nodes[t.Fields]
+		if n == nil || n.Kind != yaml.MappingNode {
+			continue // the runbook schema reports a target that is no mapping
+		}
+		for _, pr := range schema.ValidateAgainst(sch, n, "") {
+			d.p.add(ErrSchema, Pos{Line: pr.Line, Column: pr.Column}, 0, pr.Suggestion, "%s", pr.Message)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sync"
 	"time"
+
+	"github.com/csmplan/csmplan/actions"
 )
 
 // APIVersion is the runbook format version this package reads.
@@ -39,7 +41,17 @@ type Plan struct {
 	// Source is the runbook text, for code frames and for identifying the
 	// runbook in a journal.
 	Source []byte
+
+	registry *actions.Registry
 }
+
+// Registry returns the registry the plan was checked against when it was
+// loaded (see [WithRegistry]; [actions.Default] unless told otherwise), or
+// nil for a plan that was not loaded by [Parse], [ParseFile] or [ParseFS].
+// The runner runs the plan against it: a plan checked against one registry
+// runs against that registry, and a run given another one is refused if
+// it lacks anything the plan uses.
+func (p *Plan) Registry() *actions.Registry { return p.registry }
 
 // Param returns the param named name, or nil.
 func (p *Plan) Param(name string) *Param {

@@ -26,8 +26,9 @@ type loadConfig struct {
 	registry *actions.Registry
 }
 
-// WithRegistry checks action and probe names and their arguments against r
-// instead of [actions.Default].
+// WithRegistry checks action and probe names, their arguments and the
+// fields of targets against r instead of [actions.Default]. The plan
+// remembers r (see [Plan.Registry]) and runs against it.
 func WithRegistry(r *actions.Registry) Option {
 	return func(c *loadConfig) { c.registry = r }
 }
@@ -128,7 +129,7 @@ func (d *decoder) load(filename string, src []byte) *Plan {
 	go func() { schemaDone <- schema.Validate(root) }()
 	d.nodes = map[*Value]*yaml.Node{}
 	d.incomplete = map[*Step]bool{}
-	pl := &Plan{Filename: filename, Source: src}
+	pl := &Plan{Filename: filename, Source: src, registry: d.cfg.registry}
 	d.plan = pl
 	d.decodePlan(root, pl)
 	d.check(pl)
@@ -344,7 +345,7 @@ func (d *decoder) decodePlan(root *yaml.Node, pl *Plan) {
 			pairs(v, func(k, v *yaml.Node) { pl.Params = append(pl.Params, d.param(k, v)) })
 		case "targets":
 			pairs(v, func(k, v *yaml.Node) {
-				pl.Targets = append(pl.Targets, &Target{Name: k.Value, Fields: d.value(v), Pos: nodePos(k)})
+				pl.Targets = append(pl.Targets, &Target{Name: k.Value, Fields: d.args(v), Pos: nodePos(k)})
 			})
 		case "defaults":
 			d.defaults(v, &pl.Defaults)
@@ -503,7 +504,8 @@ func (d *decoder) step(n *yaml.Node) *Step {
 	return s
 }
 
-// args decodes a `with:` mapping and keeps its node for argument checks.
+// args decodes a `with:` mapping, or the fields of a target, and keeps its
+// node for the checks against the registry.
 func (d *decoder) args(n *yaml.Node) *Value {
 	v := d.value(n)
 	if v != nil {

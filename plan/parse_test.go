@@ -24,7 +24,7 @@ params:
   maintain_dr: {type: boolean, default: true}
   wait: {type: duration, default: 30m}
 targets:
-  primary: {host: "${params.primary}", port: 9559}
+  primary: {host: "${params.primary}", ssh: {user: csm}}
 defaults: {timeout: 10m}
 steps:
   - id: verify-ready
@@ -287,7 +287,7 @@ func TestCustomRegistry(t *testing.T) {
 	if _, err := plan.Parse("t.yaml", []byte(strings.Replace(src, "prd", "prod", 1)), plan.WithRegistry(reg)); err != nil {
 		t.Errorf("valid: %v", err)
 	}
-	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`)},
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`), TargetFields: []byte(`{"host":{"type":"string"}}`)},
 		func() actions.Action { return nil }))
 	src = "apiVersion: csmplan/v1\nkind: Runbook\nname: t\ntargets:\n  primary: {host: h}\nsteps:\n  - id: a\n    action: site.ping\n    with: {target: primay}\n"
 	_, err = plan.Parse("t.yaml", []byte(src), plan.WithRegistry(reg))
@@ -392,7 +392,7 @@ func TestParseSuggestionsWithinBudget(t *testing.T) {
 func TestParseUnknownTargetListsTenTargets(t *testing.T) {
 	t.Parallel()
 	reg := actions.NewRegistry()
-	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`)},
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "site.ping", Args: []byte(`{"type":"object","properties":{"target":{"type":"string"}}}`), TargetFields: []byte(`{"host":{"type":"string"}}`)},
 		func() actions.Action { return nil }))
 	src := "apiVersion: csmplan/v1\nkind: Runbook\nname: t\ntargets:\n"
 	for i := 11; i >= 0; i-- {

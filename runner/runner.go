@@ -20,10 +20,13 @@ import (
 // runbook's defaults give none either.
 const DefaultInterval = 10 * time.Second
 
-// Options configure a run. The zero value runs with the default registry,
+// Options configure a run. The zero value runs with the plan's registry,
 // the wall clock, no params, no observers and no journal.
 type Options struct {
-	// Registry provides the actions and probes. Nil: actions.Default().
+	// Registry provides the actions and probes. Nil: the registry the plan
+	// was loaded with (plan.Plan.Registry), or actions.Default() for a plan
+	// built by hand. A registry that lacks an action or probe the plan uses
+	// is refused before the first step (ErrRegistryMismatch).
 	Registry *actions.Registry
 	// Params are the given params, by name. Text values are converted to
 	// the declared types (see BindParams).
@@ -100,8 +103,9 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 	if r.clock == nil {
 		r.clock = actions.RealClock{}
 	}
-	if r.reg == nil {
-		r.reg = actions.Default()
+	r.reg = registryFor(p, opts.Registry)
+	if err := checkRegistry(p, r.reg); err != nil {
+		return nil, err
 	}
 	r.resolve = r.resolveRef
 	params, err := BindParams(p, opts.Params)

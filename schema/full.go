@@ -23,6 +23,11 @@ var annotations = []string{"title", "description", "markdownDescription", "defau
 // relaxed: wherever a value is expected (properties, patternProperties,
 // additionalProperties, items, prefixItems, recursively), a string such as
 // "${params.x}" is also accepted.
+//
+// A target may hold the fields the specs of r declare (see
+// [actions.Spec.TargetFields]) and no other, as when a runbook is loaded;
+// each field's schema is embedded under $defs as "target:FIELD" and
+// relaxed likewise.
 func Full(r *actions.Registry) ([]byte, error) {
 	var doc map[string]any
 	if err := decodeJSON(runbookJSON, &doc); err != nil {
@@ -98,6 +103,9 @@ func Full(r *actions.Registry) ([]byte, error) {
 	if len(condIfs) > 0 {
 		cond["allOf"] = condIfs
 	}
+	if err := targetFields(defs, r.TargetFields()); err != nil {
+		return nil, err
+	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("full runbook schema: %w", err)
@@ -107,6 +115,36 @@ func Full(r *actions.Registry) ([]byte, error) {
 		return nil, fmt.Errorf("full runbook schema: %w", err)
 	}
 	return out, nil
+}
+
+// targetFields closes the target of the runbook schema to the fields
+// declared, each embedded under $defs as "target:FIELD".
+func targetFields(defs map[string]any, fields map[string]json.RawMessage) error {
+	target := defs["target"].(map[string]any)
+	props := make(map[string]any, len(fields))
+	for name, raw := range fields {
+		var s any
+		if err := decodeJSON(raw, &s); err != nil {
+			return fmt.Errorf("schema of target field %q: %w", name, err)
+		}
+		key := "target:" + name
+		ref := "#/$defs/" + pointerEscape(key)
+		prop := map[string]any{"$ref": ref}
+		if m, ok := s.(map[string]any); ok {
+			delete(m, "$schema")
+			delete(m, "$id")
+			for _, a := range annotations {
+				if v, ok := m[a]; ok {
+					prop[a] = v
+				}
+			}
+		}
+		defs[key] = relax(rewriteRefs(s, ref))
+		props[name] = acceptRef(prop)
+	}
+	target["properties"] = props
+	target["additionalProperties"] = false
+	return nil
 }
 
 func decodeJSON(src []byte, v any) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/csmplan/csmplan/actions"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v5"
+	"gopkg.in/yaml.v3"
 )
 
 const execArgs = `{
@@ -275,4 +276,121 @@ func TestValidateAgainstGenericSchemas(t *testing.T) {
 			}
 		})
 	}
+}
+
+// targetRegistry declares target fields as the built-in exec (host, ssh)
+// and the CSM plugin (port, password, ...) do.
+func targetRegistry(t testing.TB) *actions.Registry {
+	t.Helper()
+	reg := actions.NewRegistry()
+	for _, err := range []error{
+		reg.RegisterAction(actions.Spec{Name: "exec", TargetFields: actions.RemoteTargetFields}, noop),
+		reg.RegisterProbe(actions.Spec{Name: "site.api", TargetFields: json.RawMessage(`{
+  "host": {"description": "Host name or address.", "type": "string"},
+  "port": {"type": ["integer", "string"], "minimum": 1, "maximum": 65535, "pattern": "^\\$\\{[^}]+\\}$"},
+  "password": {"type": "string", "writeOnly": true},
+  "tls": {"$ref": "#/$defs/tls", "$defs": {"tls": {"type": "object", "additionalProperties": false, "properties": {"ca_file": {"type": "string"}}}}}
+}`)}, func() actions.Probe {
+			return actions.ProbeFunc(func(context.Context, *actions.Call) (any, error) { return nil, nil })
+		}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return reg
+}
+
+// Full closes targets to the fields the registry declares, as loading a
+// runbook does (against Registry.TargetSchema): both accept and refuse the
+// same targets.
+func TestFullChecksTargetFields(t *testing.T) {
+	t.Parallel()
+	reg := targetRegistry(t)
+	full, err := Full(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Compile("full.json", full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader, err := reg.TargetSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		target string
+		want   []Problem // of the whole runbook; nil: valid
+	}{
+		{"declared fields", `{host: h, port: 9559, password: pw, ssh: {user: root, port: 22}, tls: {ca_file: ca.pem}}`, nil},
+		{"references", `{host: "${params.h}", port: "${params.port}", ssh: "${params.ssh}", tls: {ca_file: "${params.ca}"}}`, nil},
+		{"no fields", `{}`, nil},
+		{"unknown field", `{hots: h, port: 1}`, []Problem{{5, 8, `unknown key "hots" in target`, "host", "/targets/db/hots"}}},
+		{"unknown field in ssh", `{host: h, ssh: {usr: root}}`, []Problem{{5, 23, `unknown key "usr" in ssh`, "user", "/targets/db/ssh/usr"}}},
+		{"unknown field through a $ref", `{tls: {cafile: x}}`, []Problem{{5, 14, `unknown key "cafile" in "tls"`, "ca_file", "/targets/db/tls/cafile"}}},
+		{"port neither integer nor reference", `{host: h, port: high}`, []Problem{{5, 23, `"port" must be an integer or a reference such as "${params.port}", got string "high"`, "", "/targets/db/port"}}},
+		{"port out of range", `{host: h, port: 70000}`, []Problem{{5, 23, `"port" must be at most 65535, got 70000`, "", "/targets/db/port"}}},
+		{"secret value not shown", `{host: h, password: 12345}`, []Problem{{5, 27, `"password" must be a string, got an integer (not shown)`, "", "/targets/db/password"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			root := parse(t, []byte(head+"targets:\n  db: "+tt.target+"\nsteps:\n  - id: one\n    action: exec\n"))
+			if ps := Validate(root); ps != nil {
+				t.Errorf("Validate() = %v: the runbook schema leaves target fields open", ps)
+			}
+			got := ValidateAgainst(s, root, "")
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ValidateAgainst(Full) (-want +got):\n%s", diff)
+			}
+			// The loader checks the target alone, against the registry.
+			_, db := findTarget(t, root)
+			fromLoader := ValidateAgainst(loader, db, "")
+			if (len(fromLoader) == 0) != (tt.want == nil) {
+				t.Errorf("the loader and Full disagree: loader %v, Full %v", fromLoader, got)
+			}
+			for i := range fromLoader {
+				if i < len(got) && (fromLoader[i].Message != got[i].Message || fromLoader[i].Line != got[i].Line || fromLoader[i].Column != got[i].Column) {
+					t.Errorf("loader says %v, Full says %v", fromLoader[i], got[i])
+				}
+			}
+			if tt.want == nil && !fastValid(s, root) {
+				t.Error("fast path rejects a valid runbook")
+			}
+		})
+	}
+	// A registry that declares no field accepts targets without any.
+	empty, err := Full(actions.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := Compile("empty.json", empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := parse(t, []byte(head+"targets:\n  db: {host: h}\n  none: {}\nsteps:\n  - id: one\n    action: log\n"))
+	want := []Problem{{5, 8, `unknown key "host" in target`, "", "/targets/db/host"}}
+	if diff := cmp.Diff(want, ValidateAgainst(es, root, "")); diff != "" {
+		t.Errorf("ValidateAgainst(Full(empty)) (-want +got):\n%s", diff)
+	}
+}
+
+// findTarget returns the key and value nodes of the target db.
+func findTarget(t testing.TB, root *yaml.Node) (*yaml.Node, *yaml.Node) {
+	t.Helper()
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "targets" {
+			continue
+		}
+		ts := root.Content[i+1]
+		for j := 0; j+1 < len(ts.Content); j += 2 {
+			if ts.Content[j].Value == "db" {
+				return ts.Content[j], ts.Content[j+1]
+			}
+		}
+	}
+	t.Fatal("no target db")
+	return nil, nil
 }

@@ -2,6 +2,7 @@ package csm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,14 +60,56 @@ func Register(r *actions.Registry, opts Options) error {
 	p := &plugin{opts: opts}
 	var errs []error
 	for _, pr := range p.probeDefs() {
+		pr.spec.TargetFields = targetFields
 		errs = append(errs, r.RegisterProbe(pr.spec, func() actions.Probe { return pr }))
 	}
 	for _, a := range p.actionDefs() {
 		a.inspect = inspectors[a.spec.Name]
+		a.spec.TargetFields = targetFields
 		errs = append(errs, r.RegisterAction(a.spec, func() actions.Action { return a }))
 	}
 	return errors.Join(errs...)
 }
+
+// targetFields are the target fields every CSM probe and action declares
+// (see [actions.Spec.TargetFields]): those of the REST API, read by
+// configFromTarget, and host and ssh, read by [DefaultExecutor] for the
+// commands run on the server's host ([actions.RemoteTargetFields]).
+var targetFields = func() json.RawMessage {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(actions.RemoteTargetFields, &fields); err != nil {
+		panic(err) // fixed text, tested
+	}
+	if err := json.Unmarshal([]byte(`{
+  "port": {
+    "description": "TCP port of the REST API (1 to 65535, default 9559) or a reference such as ${params.port}.",
+    "type": ["integer", "string"],
+    "minimum": 1,
+    "maximum": 65535,
+    "pattern": "^\\$\\{[^}]+\\}$"
+  },
+  "username": {"description": "User name to log in with.", "type": "string"},
+  "password": {
+    "description": "Password to log in with; use a reference to a secret parameter, such as ${params.password}.",
+    "type": "string",
+    "writeOnly": true
+  },
+  "ca_file": {"description": "File of PEM certificates of the authorities to trust for TLS.", "type": "string"},
+  "fingerprint": {"description": "SHA-256 fingerprint of the server certificate to pin.", "type": "string"},
+  "insecure": {
+    "description": "Skip TLS certificate verification (true or false, or a reference). Only for tests.",
+    "type": ["boolean", "string"],
+    "pattern": "^\\$\\{[^}]+\\}$"
+  }
+}`), &fields); err != nil {
+		panic(err) // fixed text, tested
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}()
 
 // probeDef is one registered probe.
 type probeDef struct {
