@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
 )
@@ -61,7 +62,7 @@ steps:
 
 func TestWriteMarkdown(t *testing.T) {
 	t.Parallel()
-	p, err := plan.Parse("md.yaml", []byte(mdRunbook))
+	p, err := plan.Parse("md.yaml", []byte(mdRunbook), plan.WithRegistry(csmplan.Registry()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ var errWrite = errors.New("disk full")
 
 func TestWriteMarkdownReportsWriteErrors(t *testing.T) {
 	t.Parallel()
-	p, err := plan.Parse("md.yaml", []byte(mdRunbook))
+	p, err := plan.Parse("md.yaml", []byte(mdRunbook), plan.WithRegistry(csmplan.Registry()))
 	if err != nil {
 		t.Fatal(err)
 	}
