@@ -62,7 +62,8 @@ func inspectInstall(ctx context.Context, call *actions.Call, s *session) (action
 }
 
 // installerRunning looks in the process table of the target's host (ps,
-// locally or over SSH) for a process running argv, and returns its pid.
+// locally or over SSH; -ww so that no ps cuts a long command line to the
+// width of a terminal) for a process running argv, and returns its pid.
 func (s *session) installerRunning(ctx context.Context, argv []string) (pid string, running bool, err error) {
 	ex, done, err := s.executor()
 	if err != nil {
@@ -70,7 +71,7 @@ func (s *session) installerRunning(ctx context.Context, argv []string) (pid stri
 	}
 	defer done()
 	var out, errOut bytes.Buffer
-	code, err := ex.Run(ctx, remote.Command{Argv: []string{"ps", "-eo", "pid=,args="}, Stdout: &out, Stderr: &errOut})
+	code, err := ex.Run(ctx, remote.Command{Argv: []string{"ps", "-ww", "-eo", "pid=,args="}, Stdout: &out, Stderr: &errOut})
 	if err != nil {
 		return "", false, fmt.Errorf("ps: %w", err)
 	}
