@@ -116,7 +116,7 @@ func (w *world) registry(t *testing.T, kit *actionstest.Kit, plain bool) *action
 // journalRun runs p with the journal at path (a new one, or resumed),
 // cancelled at the first event for which stop is true (never when stop is
 // nil). It returns the report, the error and the events.
-func journalRun(t *testing.T, path string, resume bool, reg *actions.Registry, clock actions.Clock, p *plan.Plan, params map[string]any, stop func(runner.Event) bool) (*runner.Report, error, []runner.Event) {
+func journalRun(t *testing.T, path string, resume bool, reg *actions.Registry, clock actions.Clock, p *plan.Plan, params map[string]any, stop func(runner.Event) bool) (*runner.Report, []runner.Event, error) {
 	t.Helper()
 	j, err := runner.OpenJournal(path, resume)
 	if err != nil {
@@ -136,7 +136,7 @@ func journalRun(t *testing.T, path string, resume bool, reg *actions.Registry, c
 	if stop != nil && ctx.Err() == nil {
 		t.Fatalf("the run was never interrupted: %v, %+v", err, rep)
 	}
-	return rep, err, events
+	return rep, events, err
 }
 
 // at returns a stop that is true at the first event of the kind in the step
@@ -234,7 +234,7 @@ func TestResumeKeepsOutputs(t *testing.T) {
 
 			w.set(func(w *world) { w.up = true })
 			kit.Recorder.Reset()
-			rep, err, _ := journalRun(t, path, true, reg, w.clock, p, params, nil)
+			rep, _, err := journalRun(t, path, true, reg, w.clock, p, params, nil)
 			if got := rep.Step("install").Outcome; got != tt.outcome {
 				t.Errorf("install: %s (%s), want %s", got, rep.Step("install").Reason, tt.outcome)
 			}
@@ -285,7 +285,7 @@ func TestResumeOutputsLost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.journal")
 	journalRun(t, path, false, reg, w.clock, p, nil, stopInAttempt)
 	w.clock.Advance(time.Hour)
-	rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+	rep, _, err := journalRun(t, path, true, reg, w.clock, p, nil, nil)
 	if s := rep.Step("install"); s.Outcome != runner.Succeeded || w.attempts() != 1 {
 		t.Fatalf("install: %s (%s), %d attempts; want done by its postcondition, the installer run once", s.Outcome, s.Reason, w.attempts())
 	}
@@ -348,7 +348,7 @@ func TestResumeStartedSurvivesInterruptions(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "run.journal")
 			journalRun(t, path, false, reg, w.clock, p, nil, stopInAttempt)
 			for i, stop := range tt.stops {
-				rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, stop)
+				rep, _, err := journalRun(t, path, true, reg, w.clock, p, nil, stop)
 				if !errors.Is(err, runner.ErrInterrupted) {
 					t.Fatalf("resume %d: %v, want it interrupted", i+1, err)
 				}
@@ -356,7 +356,7 @@ func TestResumeStartedSurvivesInterruptions(t *testing.T) {
 					t.Fatalf("resume %d: the installer ran %d times, want once: %+v", i+1, n, rep.Step("install"))
 				}
 			}
-			rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+			rep, _, err := journalRun(t, path, true, reg, w.clock, p, nil, nil)
 			if err != nil {
 				t.Fatalf("last resume: %v", err)
 			}
@@ -425,7 +425,7 @@ func TestResumeInspector(t *testing.T) {
 					w.upAt = start.Add(tt.upIn)
 				}
 			})
-			rep, err, events := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+			rep, events, err := journalRun(t, path, true, reg, w.clock, p, nil, nil)
 			s := rep.Step("install")
 			if s.Outcome != tt.outcome || tt.wantErr != nil && !errors.Is(err, tt.wantErr) || tt.wantErr == nil && err != nil {
 				t.Fatalf("install: %s (%s), err %v; want %s, %v", s.Outcome, s.Reason, err, tt.outcome, tt.wantErr)
@@ -504,7 +504,7 @@ func TestResumeInspectionIsKept(t *testing.T) {
 			journalRun(t, path, true, reg, w.clock, p, nil, tt.stop)
 			w.set(func(w *world) { w.effect = 10 * time.Minute })
 			start := w.clock.Now()
-			rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+			rep, _, err := journalRun(t, path, true, reg, w.clock, p, nil, nil)
 			if err != nil {
 				t.Fatalf("last resume: %v", err)
 			}
@@ -544,7 +544,7 @@ steps:
 `)
 	path := filepath.Join(t.TempDir(), "run.journal")
 	journalRun(t, path, false, reg, w.clock, p, nil, at(runner.ConditionStart, "install", runner.PhasePost))
-	rep, err, _ := journalRun(t, path, true, reg, w.clock, p, nil, nil)
+	rep, _, err := journalRun(t, path, true, reg, w.clock, p, nil, nil)
 	if err != nil || rep.Steps[0].Outcome != runner.Succeeded {
 		t.Fatalf("resume: %v, %+v; want the step done by its postcondition on its own outputs", err, rep.Steps[0])
 	}
