@@ -368,30 +368,12 @@ func startSimulation(e *env, p *plan.Plan, params map[string]any, f *runFlags) (
 // simParams are the params that point the default runbook at a simulated
 // pair, with timeouts shortened for a simulation.
 func simParams(pair *csmtest.Pair, exe, dir string) map[string]any {
-	list := func(argv []string) []any {
-		out := make([]any, len(argv))
-		for i, a := range argv {
-			out[i] = a
-		}
-		return out
-	}
-	m := map[string]any{
-		"primary":          pair.Primary().Addr(),
-		"username":         pair.Username(),
-		"password":         pair.Password(),
-		"ca_file":          pair.CAFile(),
-		"target_version":   pair.TargetVersion(),
-		"installer":        list(pair.InstallerArgv(exe, simControlCommand)),
-		"server_stop":      list(pair.ServerArgv(exe, "stop", simControlCommand)),
-		"server_start":     list(pair.ServerArgv(exe, "start", simControlCommand)),
-		"backup_dir":       dir,
-		"sync_timeout":     "10s",
-		"takeover_timeout": "10s",
-		"install_timeout":  "20s",
-		"poll_interval":    "100ms",
-	}
-	if s := pair.Secondary(); s != nil {
-		m["secondary"] = s.Addr()
+	m := pair.ParamsFor(exe, simControlCommand)
+	delete(m, "maintain_dr") // the mode is the user's, and the pair follows it
+	for k, v := range map[string]any{
+		"backup_dir": dir, "sync_timeout": "10s", "takeover_timeout": "10s", "install_timeout": "20s", "poll_interval": "100ms",
+	} {
+		m[k] = v
 	}
 	return m
 }

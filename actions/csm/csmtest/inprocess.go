@@ -110,6 +110,16 @@ func (p *Pair) CSMOptions() csm.Options {
 // takeover_timeout, install_timeout and poll_interval. Each call returns a
 // new map, to change as a test needs.
 func (p *Pair) Params() map[string]any {
+	m := p.ParamsFor(ControlProgram)
+	m["backup_dir"] = filepath.Join(p.caDir, "backups")
+	return m
+}
+
+// ParamsFor returns the params of the default runbook for this pair, with
+// the installer and the stop/start commands run as exe prefix... (see
+// [Pair.InstallerArgv]: a program that calls [ControlMain]). backup_dir and
+// the timeouts are left out: the runbook's defaults apply.
+func (p *Pair) ParamsFor(exe string, prefix ...string) map[string]any {
 	list := func(argv []string) []any {
 		out := make([]any, len(argv))
 		for i, a := range argv {
@@ -124,10 +134,9 @@ func (p *Pair) Params() map[string]any {
 		"ca_file":        p.CAFile(),
 		"target_version": p.TargetVersion(),
 		"maintain_dr":    p.Secondary() != nil,
-		"installer":      list(p.InstallerArgv(ControlProgram)),
-		"server_stop":    list(p.ServerArgv(ControlProgram, "stop")),
-		"server_start":   list(p.ServerArgv(ControlProgram, "start")),
-		"backup_dir":     filepath.Join(p.caDir, "backups"),
+		"installer":      list(p.InstallerArgv(exe, prefix...)),
+		"server_stop":    list(p.ServerArgv(exe, "stop", prefix...)),
+		"server_start":   list(p.ServerArgv(exe, "start", prefix...)),
 	}
 	if s := p.Secondary(); s != nil {
 		m["secondary"] = s.Addr()
