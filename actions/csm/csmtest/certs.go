@@ -53,28 +53,9 @@ func newAuthority() (*authority, error) {
 }
 
 // leaf returns a server certificate for the servers' loopback addresses
-// and localhost.
+// and localhost, signed by the CA.
 func (a *authority) leaf(name string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("csmtest: %s key: %w", name, err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "csmtest " + name, Organization: []string{"csmplan"}},
-		NotBefore:    now.Add(-certSlack),
-		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  loopbackIPs(),
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("csmtest: %s certificate: %w", name, err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	return serverCert(name, "csmtest "+name, loopbackIPs(), a)
 }
 
 func loopbackIPs() []net.IP {
@@ -88,24 +69,36 @@ func loopbackIPs() []net.IP {
 // selfSigned returns a new self-signed certificate for host and localhost,
 // as an upgrade that regenerates a server's certificate would leave.
 func selfSigned(name, host string) (tls.Certificate, error) {
+	return serverCert(name, "csmtest "+name+" (renewed, self-signed)", []net.IP{net.ParseIP(host)}, nil)
+}
+
+// serverCert makes a server certificate for ips and localhost with a new
+// key, signed by ca, or by itself when ca is nil.
+func serverCert(name, cn string, ips []net.IP, ca *authority) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("csmtest: %s key: %w", name, err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "csmtest " + name + " (renewed, self-signed)", Organization: []string{"csmplan"}},
-		NotBefore:             now.Add(-certSlack),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		IPAddresses:           []net.IP{net.ParseIP(host)},
-		DNSNames:              []string{"localhost"},
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{"csmplan"}},
+		NotBefore:    now.Add(-certSlack),
+		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  ips,
+		DNSNames:     []string{"localhost"},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	parent, signer := tmpl, any(key)
+	if ca != nil {
+		parent, signer = ca.cert, ca.key
+	} else {
+		// A self-signed certificate is its own CA.
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("csmtest: %s certificate: %w", name, err)
 	}
