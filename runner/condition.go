@@ -102,11 +102,12 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 		}
 	}
 	start := r.clock.Now()
+	permanent := false
 	for {
 		res.Polls++
-		r.evaluate(ctx, s, c, &res)
+		permanent = r.evaluate(ctx, s, c, &res)
 		res.Waited = r.clock.Now().Sub(start)
-		if res.Status == Met || timeout <= 0 || ctx.Err() != nil {
+		if res.Status == Met || timeout <= 0 || ctx.Err() != nil || permanent {
 			break
 		}
 		left := timeout - res.Waited
@@ -120,7 +121,10 @@ func (r *run) check(ctx context.Context, s *plan.Step, c *plan.Condition, phase 
 		}
 	}
 	res.Waited = r.clock.Now().Sub(start)
-	if timeout > 0 && res.Status == Error && ctx.Err() == nil {
+	switch {
+	case permanent && timeout > 0:
+		res.Error += " (retrying cannot fix this error: the wait stopped at once)"
+	case timeout > 0 && res.Status == Error && ctx.Err() == nil:
 		res.Error += fmt.Sprintf(" (still failing after waiting %s)", timeout)
 	}
 	ev(Event{Kind: ConditionEnd, Phase: phase, Line: c.Pos.Line, Condition: r.snapshot(&res), Elapsed: res.Waited, Timeout: timeout, Error: res.Error})
@@ -188,7 +192,10 @@ func (r *run) snapshot(res *ConditionResult) *ConditionResult {
 }
 
 // evaluate makes one check of c and records the verdict in res.
-func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res *ConditionResult) {
+// evaluate checks c once into res. It reports whether the check failed with
+// an error that retrying cannot fix (actions.Permanent, such as refused
+// credentials or an unverifiable certificate): a wait stops at once then.
+func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res *ConditionResult) (permanent bool) {
 	res.Unmet, res.Diff, res.Error, res.Observed = nil, "", "", nil
 	var subject any
 	var err error
@@ -199,7 +206,7 @@ func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res
 	}
 	if err != nil {
 		res.Status, res.Error = Error, r.red.String(err.Error())
-		return
+		return actions.IsPermanent(err)
 	}
 	if c.Save != "" {
 		r.vars[c.Save] = subject
@@ -209,7 +216,7 @@ func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res
 	res.Observed = r.red.Value(m.observed)
 	if err != nil {
 		res.Status, res.Error = Error, r.red.String(err.Error())
-		return
+		return false
 	}
 	if len(m.unmet) > 0 {
 		res.Status = Unmet
@@ -218,9 +225,10 @@ func (r *run) evaluate(ctx context.Context, s *plan.Step, c *plan.Condition, res
 			res.Unmet[i] = r.red.String(res.Unmet[i])
 		}
 		res.Diff = r.red.String(m.diff)
-		return
+		return false
 	}
 	res.Status = Met
+	return false
 }
 
 // observe calls the condition's probe, recovering a panic.

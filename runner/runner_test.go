@@ -550,3 +550,25 @@ func TestRunProbeLogs(t *testing.T) {
 		}
 	}
 }
+
+// A wait stops at once on a probe error that retrying cannot fix (refused
+// credentials, say), instead of polling until its timeout.
+func TestRunWaitStopsOnPermanentError(t *testing.T) {
+	t.Parallel()
+	kit := actionstest.NewKit()
+	kit.Probe("login", actionstest.Fails(actions.Permanent(errors.New("authentication failed"))).Times(100))
+	rep, _, err := run(t, kit, `
+steps:
+  - id: s
+    pre:
+      - probe: login
+        wait: {timeout: 30m, interval: 1s}
+`, runner.Options{})
+	if err == nil {
+		t.Fatal("the run succeeded")
+	}
+	c := rep.Steps[0].Pre[0]
+	if c.Polls != 1 || c.Waited != 0 || !strings.Contains(c.Error, "retrying cannot fix this error") {
+		t.Errorf("condition %+v: want one check, no wait, and the reason", c)
+	}
+}

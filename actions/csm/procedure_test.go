@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -312,6 +314,27 @@ func TestBackupBounds(t *testing.T) {
 	for _, bad := range []string{"", "-1", "lots", "5XB", "0"} {
 		if _, err := parseSize(bad); err == nil {
 			t.Errorf("parseSize(%q): no error", bad)
+		}
+	}
+}
+
+// Errors that retrying cannot fix are permanent, so that a wait stops at
+// once: refused credentials, an unverifiable certificate, a name that
+// does not resolve.
+func TestPermanentErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.DNSError{Err: "no such host", Name: "csm9.invalid", IsNotFound: true}, true},
+		{&net.DNSError{Err: "i/o timeout", Name: "csm9.example.com", IsTimeout: true}, false},
+		{fmt.Errorf("login: %w", ErrAuth), true},
+		{&CertError{Server: "x:9559", Err: errors.New("unknown authority")}, true},
+		{fmt.Errorf("get: %w", ErrUnavailable), false},
+	} {
+		if got := permanent(tc.err); got != tc.want {
+			t.Errorf("permanent(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

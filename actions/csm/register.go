@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os/exec"
 	"time"
@@ -270,7 +271,8 @@ func (s *session) fail(name string, err error) error {
 // permanent reports whether retrying cannot fix err: bad credentials, TLS
 // verification failures, bad configuration, an E-severity rejection (such
 // as IWNC1302E), a request the server calls bad or unknown, an SSH host key
-// or login refused, a program that does not exist.
+// or login refused, a program that does not exist, a host name that does
+// not resolve.
 func permanent(err error) bool {
 	for _, p := range []error{
 		actions.ErrPermanent, ErrAuth, ErrTLS, ErrNoTLSConfig,
@@ -285,7 +287,9 @@ func permanent(err error) bool {
 	if errors.As(err, &ae) {
 		return Severity(ae.Msg) == 'E' || ae.StatusCode == http.StatusBadRequest || ae.StatusCode == http.StatusNotFound
 	}
-	return false
+	// A name that does not resolve will not resolve on a retry.
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 // executor returns the executor of the session's target; done releases it.
