@@ -93,7 +93,7 @@ func (p *plugin) actionDefs() []*actionDef {
 				Name:    "csm.reconnect",
 				Summary: "Reconnect the HA relationship of a CSM server (PUT /system/ha/reconnect); with unless_role, first wait for the server to reach that role by itself and reconnect only when it does not",
 				Args: schemaObject("Arguments of the csm.reconnect action.", []string{"target"}, schemaTarget,
-					prop("unless_role", `{"enum": ["Active", "Standby"], "description": "Wait up to wait_timeout for the target to reach this role by itself (as the old active does when it reconnects after a takeover, procedure step 3), and send the reconnect only when it does not. Without it, the reconnect is sent at once."}`),
+					prop("unless_role", `{"type": "string", "enum": ["Active", "Standby"], "description": "Wait up to wait_timeout for the target to reach this role by itself (as the old active does when it reconnects after a takeover, procedure step 3), and send the reconnect only when it does not. Without it, the reconnect is sent at once."}`),
 					prop("wait_timeout", schemaDuration("With unless_role: how long to wait for the role before sending the reconnect.", "10m")),
 					prop("poll_interval", schemaDuration("With unless_role: how often to ask the server its role.", "30s"))),
 				Outputs: append([]actions.Output{
@@ -302,7 +302,7 @@ func (p *plugin) actionDefs() []*actionDef {
 				Name:    "csm.server",
 				Summary: "Stop or start a CSM server with the site's command, then wait until it stops or starts answering",
 				Args: schemaObject("Arguments of the csm.server action.", []string{"target", "op", "argv"}, schemaTarget,
-					prop("op", `{"enum": ["stop", "start"], "description": "stop: wait until the server stops answering; start: wait until it answers."}`),
+					prop("op", `{"type": "string", "enum": ["stop", "start"], "description": "stop: wait until the server stops answering; start: wait until it answers."}`),
 					prop("argv", fmt.Sprintf(schemaArgv, strconv.Quote("The site's command that stops or starts the CSM server, program first, run on the target's host (over SSH when the target has ssh.user, else locally); never a shell string. It gets CSM_HOST, CSM_PORT and CSM_SERVER_OP (stop or start) in its environment. A non-zero exit fails the action."))),
 					prop("env", fmt.Sprintf(schemaEnv, strconv.Quote("Variables added to the command's environment; CSM_HOST, CSM_PORT and CSM_SERVER_OP are set by the action and win."))),
 					prop("wait_timeout", schemaDuration("How long to wait, after the command exited 0, for the server to stop or start answering.", "15m")),

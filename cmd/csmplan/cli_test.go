@@ -286,3 +286,15 @@ steps:
 		}
 	}
 }
+
+// One step is "1 step", not "1 steps".
+func TestOneStep(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "one.yaml", "apiVersion: csmplan/v1\nkind: Runbook\nname: one\nsteps:\n  - id: s\n    action: log\n    with: {message: hi}\n")
+	r := cli(t, dir, "run", "one.yaml")
+	r.want(t, exitOK, "stdout", "Running one (1 step)\n", "\nSucceeded: 1 step: 1 succeeded in ")
+	if strings.Contains(r.stdout, "1 steps") {
+		t.Errorf("stdout says 1 steps: %v", r)
+	}
+}

@@ -69,7 +69,7 @@ func (p *progress) Observe(e runner.Event) {
 		if title == "" {
 			title = e.Runbook
 		}
-		printf(p.w, "%s %s (%d steps)\n", what, p.paint("1", title), e.Count)
+		printf(p.w, "%s %s (%s)\n", what, p.paint("1", title), ours(count(e.Count, "step")))
 	case runner.StepStart:
 		p.polls = 0
 		if !p.tty {
@@ -158,7 +158,7 @@ func (p *progress) Observe(e runner.Event) {
 			}
 		}
 		if c.Polls > 1 {
-			printf(p.w, "        after waiting %s (%d checks)\n", round(c.Waited), c.Polls)
+			printf(p.w, "        after waiting %s (%s)\n", round(c.Waited), ours(count(c.Polls, "check")))
 		}
 	case runner.UndoStart:
 		p.clear()
@@ -200,10 +200,18 @@ func (p *progress) summary(rep *runner.Report) {
 	if rep.Outcome == runner.Failed && rep.DryRun {
 		verdict = p.paint("31", "Dry run: blocked")
 	}
-	printf(p.w, "%s: %d steps: %s in %s\n", verdict, len(rep.Steps), strings.Join(parts, ", "), round(rep.Duration))
+	printf(p.w, "%s: %s: %s in %s\n", verdict, ours(count(len(rep.Steps), "step")), strings.Join(parts, ", "), round(rep.Duration))
 	if rep.Outcome == runner.Failed && rep.Error != "" {
 		printf(p.w, "error: %s\n", rep.Error)
 	}
+}
+
+// count writes n things: "1 step", "2 steps".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func round(d time.Duration) time.Duration {
