@@ -3,8 +3,9 @@ package actions
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -249,7 +250,7 @@ func OptStringMapArg(args map[string]any, name string) (map[string]string, error
 		return out, nil
 	case map[string]any:
 		out := make(map[string]string, len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			s, ok := m[k].(string)
 			if !ok {
 				return nil, ArgErrorf(name, "key %q: want a string, got %s", k, typeName(m[k]))
@@ -349,11 +350,20 @@ func floatToInt(f float64) (int, bool) {
 	return int(f), true
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// DurationPattern is the JSON Schema pattern of a duration argument: a Go
+// duration ("30s", "1h30m", "250ms") or a whole reference ("${...}"). It is
+// the one copy for every schema that takes a duration; the runbook schema
+// (schema/runbook.schema.json) is tested to hold the same.
+const DurationPattern = `^(\$\{[^}]+\}|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+
+// DurationPatternJSON is [DurationPattern] escaped for a JSON string, for
+// argument schemas written as Go string literals.
+var DurationPatternJSON = strings.Trim(string(mustJSON(DurationPattern)), `"`)
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
 	}
-	sort.Strings(keys)
-	return keys
+	return b
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os/exec"
 	"slices"
 	"strings"
@@ -111,7 +112,7 @@ func parseExec(args map[string]any, withCodes bool) (execArgs, error) {
 	if a.env, err = OptStringMapArg(args, "env"); err != nil {
 		return a, err
 	}
-	for _, k := range sortedKeys(a.env) {
+	for _, k := range slices.Sorted(maps.Keys(a.env)) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return a, ArgErrorf("env", "invalid variable name %q", k)
 		}

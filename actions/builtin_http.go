@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
@@ -21,9 +22,7 @@ import (
 	"github.com/csmplan/csmplan/internal/termsafe"
 )
 
-const durationPattern = `^(\\$\\{[^}]+\\}|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
-
-const httpArgsCommon = `
+var httpArgsCommon = `
     "url": {"type": "string", "minLength": 1, "description": "The URL to request: http:// or https://."},
     "headers": {
       "type": "object",
@@ -31,7 +30,7 @@ const httpArgsCommon = `
       "description": "Request headers, such as {Authorization: \"Bearer ${params.token}\"}."
     },
     "ca_file": {"type": "string", "minLength": 1, "description": "A PEM bundle of the certificate authorities that verify the server's TLS certificate; by default the system's. Verification is never skipped."},
-    "timeout": {"type": "string", "pattern": "` + durationPattern + `", "default": "30s", "description": "How long to wait for the whole exchange, as a Go duration. Default 30s."},
+    "timeout": {"type": "string", "pattern": "` + DurationPatternJSON + `", "default": "30s", "description": "How long to wait for the whole exchange, as a Go duration. Default 30s."},
     "follow_redirects": {"type": "boolean", "default": false, "description": "Follow redirects (a 3xx status with a Location), at most 10. Default false: a redirect is the response, with its status and its Location header. A followed redirect never goes from https:// to http://; it is sent without the headers given here (they may hold secrets), without any header at all to another host:port, and is refused when it would send the request body to another host:port."}`
 
 var httpOutputs = []Output{
@@ -125,7 +124,7 @@ func parseHTTP(args map[string]any, probe bool) (httpArgs, error) {
 	if a.headers, err = OptStringMapArg(args, "headers"); err != nil {
 		return a, err
 	}
-	for _, k := range sortedKeys(a.headers) {
+	for _, k := range slices.Sorted(maps.Keys(a.headers)) {
 		if !validHeaderName(k) {
 			return a, ArgErrorf("headers", "invalid header name %q", k)
 		}
@@ -361,7 +360,7 @@ func httpDo(ctx context.Context, call *Call, a httpArgs) (obs map[string]any, lo
 	if err != nil {
 		return nil, "", Permanent(fail(err))
 	}
-	for _, k := range sortedKeys(a.headers) {
+	for _, k := range slices.Sorted(maps.Keys(a.headers)) {
 		req.Header.Set(k, a.headers[k])
 	}
 	if a.jsonBody && req.Header.Get("Content-Type") == "" {

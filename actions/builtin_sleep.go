@@ -18,7 +18,7 @@ var sleepSpec = Spec{
   "properties": {
     "duration": {
       "type": "string",
-      "pattern": "` + durationPattern + `",
+      "pattern": "` + DurationPatternJSON + `",
       "description": "How long to wait, as a Go duration such as \"30s\", \"5m\" or \"1h30m\"."
     }
   }

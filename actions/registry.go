@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -222,7 +223,7 @@ func (r *Registry) add(kind Kind, e *entry) error {
 	}
 	// Check every field before declaring any: a failed registration
 	// leaves nothing behind.
-	for _, field := range sortedKeys(e.fields) {
+	for _, field := range slices.Sorted(maps.Keys(e.fields)) {
 		if f, ok := r.fields[field]; ok && f.meaning != e.fields[field].meaning {
 			return fmt.Errorf("register %s %q: target field %q: %w by %s with another schema", kind, name, field, ErrDuplicate, f.by)
 		}
@@ -342,7 +343,7 @@ func parseTargetFields(raw json.RawMessage) (map[string]targetField, error) {
 		return nil, fmt.Errorf("%w: want a JSON object of field names and their schemas", ErrBadSchema)
 	}
 	out := make(map[string]targetField, len(decl))
-	for _, name := range sortedKeys(decl) {
+	for _, name := range slices.Sorted(maps.Keys(decl)) {
 		if !fieldRE.MatchString(name) {
 			return nil, fmt.Errorf("%q: %w: want letters, digits, '_' and '-', not starting with a digit or '-'", name, ErrInvalidName)
 		}

@@ -13,12 +13,13 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
+
+	"github.com/csmplan/csmplan/actions"
 )
 
 // Patterns of the runbook schema that messages explain in words.
 const (
-	refPattern      = `^\$\{[^}]+\}$`
-	durationPattern = `^(\$\{[^}]+\}|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+	refPattern = `^\$\{[^}]+\}$`
 )
 
 // durationHint ends every message about a malformed duration.
@@ -214,7 +215,7 @@ func (m *mapper) leaf(ve *jsonschema.ValidationError, kp kwPath) {
 // typeError reports a value of the wrong type.
 func (m *mapper) typeError(s *jsonschema.Schema, l loc) {
 	subj, isWhere := m.subject(l)
-	if s.Pattern != nil && s.Pattern.String() == durationPattern {
+	if s.Pattern != nil && s.Pattern.String() == actions.DurationPattern {
 		var msg string
 		if d := deref(l.node); d.Kind == yaml.ScalarNode {
 			msg = fmt.Sprintf("%s: %s is not a duration (%s)", subj, m.brief(s, l), durationHint)
@@ -235,7 +236,7 @@ func (m *mapper) patternError(s *jsonschema.Schema, l loc) {
 	pat := s.Pattern.String()
 	var msg string
 	switch h, ok := patternHints[pat]; {
-	case pat == durationPattern:
+	case pat == actions.DurationPattern:
 		msg = fmt.Sprintf("%s: %s is not a duration (%s)", subj, m.brief(s, l), durationHint)
 	case pat == refPattern:
 		// The string alternative of a typed value exists for references.

@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"gopkg.in/yaml.v3"
+
+	"github.com/csmplan/csmplan/actions"
 )
 
 // head is the start of every test runbook: lines 1 to 3.
@@ -382,4 +384,15 @@ func slowCheck(t testing.TB, s *jsonschema.Schema, n *yaml.Node) error {
 		return err
 	}
 	return s.Validate(v)
+}
+
+// The runbook schema's duration pattern is actions.DurationPattern, the
+// one copy the argument schemas use.
+func TestDurationPatternIsOne(t *testing.T) {
+	t.Parallel()
+	raw := string(Runbook())
+	want, _ := json.Marshal(actions.DurationPattern)
+	if !strings.Contains(raw, `"pattern": `+string(want)) {
+		t.Errorf("runbook.schema.json's duration pattern is not actions.DurationPattern %s", want)
+	}
 }

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -196,7 +197,7 @@ func (s *suite) checkSchemaDoc(t *testing.T) {
 	if doc.Type != "object" {
 		t.Errorf("spec.Args: the schema's type is %v, want \"object\" (the with: mapping)", doc.Type)
 	}
-	for _, p := range sortedKeys(doc.Properties) {
+	for _, p := range slices.Sorted(maps.Keys(doc.Properties)) {
 		var prop struct {
 			Description string `json:"description"`
 		}
@@ -306,13 +307,13 @@ func (s *suite) testRun(t *testing.T) {
 		}
 		if s.kind == actions.KindAction {
 			out, _ := res.value.(actions.Outputs)
-			for _, k := range sortedKeys(out) {
+			for _, k := range slices.Sorted(maps.Keys(out)) {
 				if !s.spec.HasOutput(k) {
 					t.Errorf("Valid[%d]: output %q is not documented in spec.Outputs", i, k)
 				}
 			}
 		} else if m, ok := res.value.(map[string]any); ok && len(s.spec.Outputs) > 0 {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				if !s.spec.HasOutput(k) {
 					t.Errorf("Valid[%d]: observed field %q is not documented in spec.Outputs", i, k)
 				}
@@ -479,7 +480,7 @@ func checkJSONLike(v any, path string) error {
 		}
 		return nil
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if err := checkJSONLike(x[k], path+"."+k); err != nil {
 				return err
 			}
@@ -495,13 +496,4 @@ func showArgs(args map[string]any) string {
 		return fmt.Sprint(args)
 	}
 	return string(b)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

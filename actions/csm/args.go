@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/csmplan/csmplan/actions"
 )
 
 // JSON Schema fragments of the arguments. The arguments themselves are read
 // with the readers of package actions, such as [actions.NonBlankStringArg].
 const (
-	durationPattern = `^(\\$\\{[^}]+\\}|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
-
 	schemaTarget = `"target": {
       "type": "string",
       "minLength": 1,
@@ -19,7 +19,7 @@ const (
 )
 
 func schemaDuration(what string, def string) string {
-	return `{"type": "string", "pattern": "` + durationPattern + `", "default": "` + def + `", "description": ` + strconv.Quote(what+" Default "+def+".") + `}`
+	return `{"type": "string", "pattern": "` + actions.DurationPatternJSON + `", "default": "` + def + `", "description": ` + strconv.Quote(what+" Default "+def+".") + `}`
 }
 
 const schemaArgv = `{

@@ -3,7 +3,8 @@ package remote
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -72,7 +73,7 @@ func shellLine(cmd Command) string {
 
 // envList returns env as sorted "K=V" strings.
 func envList(env map[string]string) []string {
-	keys := sortedKeys(env)
+	keys := slices.Sorted(maps.Keys(env))
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k + "=" + env[k]
@@ -94,7 +95,7 @@ func (c Command) validate() error {
 			return fmt.Errorf("command argv[%d] contains a NUL byte", i)
 		}
 	}
-	for _, k := range sortedKeys(c.Env) {
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
 		if !validEnvName(k) {
 			return fmt.Errorf("command env name %q is not a valid variable name (letters, digits and '_', not starting with a digit)", k)
 		}
@@ -106,16 +107,6 @@ func (c Command) validate() error {
 		return errors.New("command dir contains a NUL byte")
 	}
 	return nil
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // validEnvName reports whether name is a portable environment variable name:
