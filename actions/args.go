@@ -276,21 +276,37 @@ func arg(args map[string]any, name string) (any, bool) {
 // with its article: "a string", "an integer", "null". (plan.TypeName says
 // the same without the article, and plan imports this package.)
 func typeName(v any) string {
+	switch n := TypeName(v); n {
+	case "null":
+		return n
+	case "integer", "object":
+		return "an " + n
+	case "boolean", "number", "string", "list":
+		return "a " + n
+	default:
+		return n
+	}
+}
+
+// TypeName names the type of a decoded YAML or JSON value as a runbook's
+// author knows it: null, boolean, integer, number, string, list, object
+// (else its Go type).
+func TypeName(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
 	case string:
-		return "a string"
+		return "string"
 	case bool:
-		return "a boolean"
+		return "boolean"
 	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return "an integer"
+		return "integer"
 	case float32, float64, json.Number:
-		return "a number"
+		return "number"
 	case []any, []string:
-		return "a list"
+		return "list"
 	case map[string]any, map[string]string:
-		return "an object"
+		return "object"
 	}
 	return fmt.Sprintf("%T", v)
 }

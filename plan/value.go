@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/csmplan/csmplan/actions"
 )
 
 // Value is a value written in a runbook: any YAML value, in which strings
@@ -441,23 +443,5 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-// TypeName names the JSON type of a value for messages.
-func TypeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return "integer"
-	case float32, float64, json.Number:
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
+// TypeName names the JSON type of a value for messages: [actions.TypeName].
+func TypeName(v any) string { return actions.TypeName(v) }

@@ -3,7 +3,7 @@ package runner
 import (
 	"fmt"
 	"math"
-	"strconv"
+	"math/big"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -222,20 +222,17 @@ func isStructure(v any) bool {
 	return false
 }
 
-// normalize turns every number into float64, so that 3, int64(3) and 3.0
-// are equal, and typed slices and maps into []any and map[string]any.
+// numKey is a number as a structure comparison sees it: its exact value
+// as text, so that 3, int64(3) and 3.0 are equal and 2^53+1 is not 2^53.
+type numKey string
+
+// normalize turns every number into its numKey, and typed slices and maps
+// into []any and map[string]any.
 func normalize(v any) any {
+	if n, ok := number(v); ok {
+		return numKey(n.Text('g', -1))
+	}
 	switch t := v.(type) {
-	case int:
-		return float64(t)
-	case int32:
-		return float64(t)
-	case int64:
-		return float64(t)
-	case uint64:
-		return float64(t)
-	case float32:
-		return float64(t)
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
@@ -264,7 +261,7 @@ func normalize(v any) any {
 	return v
 }
 
-// equal is deep equality with numbers compared by value.
+// equal is deep equality with numbers compared by exact value.
 func equal(a, b any) bool {
 	switch x := a.(type) {
 	case string:
@@ -276,29 +273,50 @@ func equal(a, b any) bool {
 	case nil:
 		return b == nil
 	}
-	if fa, ok := number(a); ok {
-		fb, ok := number(b)
-		return ok && fa == fb
+	if na, ok := number(a); ok {
+		nb, ok := number(b)
+		return ok && na.Cmp(nb) == 0
 	}
 	return cmp.Equal(normalize(a), normalize(b))
 }
 
-func number(v any) (float64, bool) {
+// number returns the exact value of a number of any Go kind (integers
+// beyond 2^53 included: no float64 round trip), or false.
+func number(v any) (*big.Float, bool) {
+	f := new(big.Float).SetPrec(256)
 	switch n := v.(type) {
 	case int:
-		return float64(n), true
+		return f.SetInt64(int64(n)), true
+	case int8:
+		return f.SetInt64(int64(n)), true
+	case int16:
+		return f.SetInt64(int64(n)), true
 	case int32:
-		return float64(n), true
+		return f.SetInt64(int64(n)), true
 	case int64:
-		return float64(n), true
+		return f.SetInt64(n), true
+	case uint:
+		return f.SetUint64(uint64(n)), true
+	case uint8:
+		return f.SetUint64(uint64(n)), true
+	case uint16:
+		return f.SetUint64(uint64(n)), true
+	case uint32:
+		return f.SetUint64(uint64(n)), true
 	case uint64:
-		return float64(n), true
+		return f.SetUint64(n), true
 	case float32:
-		return float64(n), true
+		if math.IsNaN(float64(n)) {
+			return nil, false
+		}
+		return f.SetFloat64(float64(n)), true
 	case float64:
-		return n, true
+		if math.IsNaN(n) {
+			return nil, false
+		}
+		return f.SetFloat64(n), true
 	}
-	return 0, false
+	return nil, false
 }
 
 func contains(obs, arg any) bool {
@@ -342,16 +360,10 @@ func isEmpty(v any) bool {
 // compare orders numbers by value and dotted versions (6.3.10.1) part by
 // part. It returns <0, 0 or >0.
 func compare(a, b any) (int, error) {
-	fa, aNum := number(a)
-	fb, bNum := number(b)
+	na, aNum := number(a)
+	nb, bNum := number(b)
 	if aNum && bNum {
-		switch {
-		case fa < fb:
-			return -1, nil
-		case fa > fb:
-			return 1, nil
-		}
-		return 0, nil
+		return na.Cmp(nb), nil
 	}
 	va, errA := actions.ParseLevel(versionText(a))
 	vb, errB := actions.ParseLevel(versionText(b))
@@ -365,8 +377,8 @@ func versionText(v any) string {
 	if s, ok := v.(string); ok {
 		return strings.TrimPrefix(strings.TrimSpace(s), "v")
 	}
-	if f, ok := number(v); ok && f == math.Trunc(f) {
-		return strconv.FormatInt(int64(f), 10)
+	if n, ok := number(v); ok && n.IsInt() {
+		return n.Text('f', 0)
 	}
 	return plan.Format(v)
 }

@@ -416,6 +416,13 @@ func TestRunMatchers(t *testing.T) {
 		{`"6.3.10.1-b3"`, `{lt: "6.3.11.0"}`, true},
 		{`"6.3.11"`, `{as: version, in: ["6.3.10.1", "6.3.11.0"]}`, true},
 		{`"latest"`, `{as: version, equals: "6.3.11"}`, false},
+		// Integers beyond 2^53 compare exactly (no float64 round trip).
+		{`9007199254740993`, `{equals: 9007199254740992}`, false},
+		{`9007199254740993`, `{not_equals: 9007199254740992}`, true},
+		{`9007199254740993`, `{gt: 9007199254740992}`, true},
+		{`9007199254740993`, `{in: [9007199254740992]}`, false},
+		{`{n: 9007199254740993}`, `{equals: {n: 9007199254740992}}`, false},
+		{`{n: 3}`, `{equals: {n: 3.0}}`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.value+" "+tt.expect, func(t *testing.T) {
