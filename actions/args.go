@@ -383,3 +383,36 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// Normalize turns a value decoded by encoding/json (with or without
+// UseNumber) or yaml.v3 into the values csmplan works with, in place for
+// lists and maps: integral numbers (yaml.v3's int, encoding/json's float64,
+// a json.Number) become int64, other numbers float64 (a json.Number too
+// large for either stays its text).
+func Normalize(v any) any {
+	switch t := v.(type) {
+	case int:
+		return int64(t)
+	case float64:
+		if t == float64(int64(t)) {
+			return int64(t)
+		}
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		if f, err := t.Float64(); err == nil && !math.IsInf(f, 0) {
+			return f
+		}
+		return t.String()
+	case []any:
+		for i := range t {
+			t[i] = Normalize(t[i])
+		}
+	case map[string]any:
+		for k := range t {
+			t[k] = Normalize(t[k])
+		}
+	}
+	return v
+}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -415,29 +414,7 @@ func parseJSON(b []byte) any {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil
 	}
-	return normalizeJSON(v)
-}
-
-func normalizeJSON(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		if f, err := x.Float64(); err == nil && !math.IsInf(f, 0) {
-			return f
-		}
-		return x.String()
-	case []any:
-		for i := range x {
-			x[i] = normalizeJSON(x[i])
-		}
-	case map[string]any:
-		for k := range x {
-			x[k] = normalizeJSON(x[k])
-		}
-	}
-	return v
+	return Normalize(v)
 }
 
 // httpAction sends a request and fails unless the status is acceptable.

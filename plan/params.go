@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/csmplan/csmplan/actions"
 )
 
 // Convert returns v as a value of the param's type, then checks it. A
@@ -73,24 +75,5 @@ func fromText(t ParamType, s string) (any, error) {
 }
 
 // Normalize turns a value decoded by encoding/json or yaml.v3 into the
-// values the loader makes: integral numbers (encoding/json's float64,
-// yaml.v3's int) become int64; lists and maps are normalized in place.
-func Normalize(v any) any {
-	switch t := v.(type) {
-	case int:
-		return int64(t)
-	case float64:
-		if t == float64(int64(t)) {
-			return int64(t)
-		}
-	case []any:
-		for i := range t {
-			t[i] = Normalize(t[i])
-		}
-	case map[string]any:
-		for k := range t {
-			t[k] = Normalize(t[k])
-		}
-	}
-	return v
-}
+// values the loader makes: [actions.Normalize].
+func Normalize(v any) any { return actions.Normalize(v) }

@@ -799,31 +799,10 @@ func decodeJSON(data []byte, out any) error {
 		if err := d.Decode(&v); err != nil {
 			return err
 		}
-		*m = normalize(v).(map[string]any)
+		*m = actions.Normalize(v).(map[string]any)
 		return nil
 	}
 	return json.Unmarshal(data, out)
-}
-
-// normalize turns json.Number into int64 (whole numbers) or float64.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-	}
-	return v
 }
 
 func get(op, p string) *request {

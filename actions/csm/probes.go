@@ -187,7 +187,7 @@ func haObservation(ha *HAStatus, synced []string) map[string]any {
 	for _, si := range ha.ServerInfo {
 		m := map[string]any{"server": si.Server, "role": si.Role, "status": si.Status, "port": int64(si.Port)}
 		for k, v := range si.Extra {
-			m[k] = normalize(v)
+			m[k] = actions.Normalize(v)
 		}
 		servers = append(servers, m)
 	}
