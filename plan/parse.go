@@ -255,12 +255,8 @@ func nodeKind(n *yaml.Node) string {
 	return fmt.Sprintf("the scalar %q", n.Value)
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
+// deref follows aliases as the schema check does: [schema.Deref].
+func deref(n *yaml.Node) *yaml.Node { return schema.Deref(n) }
 
 // pairs calls f for each key and value of a mapping node, merge keys
 // (<<: *anchor, <<: [*a, *b]) applied as YAML and the schema apply them:

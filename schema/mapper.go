@@ -1184,7 +1184,11 @@ func anchor(l loc) *yaml.Node {
 	return l.node
 }
 
-// deref follows aliases.
+// Deref follows a YAML alias to the node it names (aliases of aliases
+// too, at most 100 deep); any other node is returned as it is. The loader
+// and the schema follow aliases alike through it.
+func Deref(n *yaml.Node) *yaml.Node { return deref(n) }
+
 func deref(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
 		n = n.Alias
