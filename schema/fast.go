@@ -13,16 +13,38 @@ import (
 )
 
 // The fast path decides, without allocating, whether a YAML tree is valid
-// against a compiled schema, reading the yaml.Node tree directly. It only
-// answers "valid" when it is sure: for a schema that uses a keyword it does
-// not implement, for YAML that ToValue would treat specially (merge keys,
-// duplicate or non-scalar keys, malformed scalars, deep alias expansion) and
-// whenever the document is invalid, the caller runs the jsonschema validator,
-// which remains the reference and produces the errors. Tests check that both
-// agree on every document they try, and FuzzFastPath, run by CI, checks on
-// arbitrary YAML that the fast path never calls valid what jsonschema
-// rejects (and agrees with it exactly without merge keys): it is a proven
-// subset of jsonschema, the authority, kept for speed (see BenchmarkParse).
+// against a compiled schema, reading the yaml.Node tree directly. It is a
+// proven-equivalent subset of the reference, which is [ToValue] followed by
+// the jsonschema validator: it answers "valid" or "invalid" only when the
+// reference would answer the same, and "unsure" otherwise, and then the
+// caller runs the reference, which also produces the errors. It is unsure
+// for a schema that uses a keyword it does not implement (see
+// supportedTree), for YAML that ToValue treats specially (merge keys,
+// duplicate or non-scalar keys, malformed scalars, deep or long alias
+// expansion) and when its own budgets run out. FuzzFastPathAgrees, run in
+// CI, compares the three answers with the reference.
+
+// verdict is the answer of the fast path about a node.
+type verdict uint8
+
+const (
+	// unsure: the fast path does not decide; the reference does.
+	unsure verdict = iota
+	// sureValid: ToValue converts the node and jsonschema accepts it.
+	sureValid
+	// sureInvalid: ToValue rejects the node or jsonschema does.
+	sureInvalid
+)
+
+func (v verdict) String() string {
+	switch v {
+	case sureValid:
+		return "valid"
+	case sureInvalid:
+		return "invalid"
+	}
+	return "unsure"
+}
 
 // fastMaxDepth bounds the recursion of the fast path (schema applicators
 // plus document depth); beyond it the slow path decides.
@@ -34,12 +56,24 @@ var fastSupported sync.Map // *jsonschema.Schema -> bool
 
 // fastValid reports whether n is certainly valid against s.
 func fastValid(s *jsonschema.Schema, n *yaml.Node) bool {
+	return fastCheck(s, n) == sureValid
+}
+
+// fastCheck tells whether n is valid against s, invalid, or whether only
+// the reference can tell.
+func fastCheck(s *jsonschema.Schema, n *yaml.Node) verdict {
 	if !supported(s) {
-		return false
+		return unsure
 	}
 	f := fastPath{budget: MaxAliasExpansion}
 	ok := f.valid(s, n, false)
-	return ok && !f.abort
+	switch {
+	case f.abort:
+		return unsure
+	case !ok:
+		return sureInvalid
+	}
+	return sureValid
 }
 
 func supported(s *jsonschema.Schema) bool {
@@ -101,6 +135,19 @@ type fastPath struct {
 	budget int  // nodes that may still be visited through aliases
 	depth  int  // current recursion depth
 	abort  bool // the answer is not certain: let the slow path decide
+	// inPlace counts the schemas being applied in place beside another
+	// (allOf, if, not...): see covers.
+	inPlace int
+}
+
+// covers tells whether s, being applied to a node, must walk the values in
+// it that it does not look into, so that a "valid" answer has visited every
+// node ToValue converts: that is the job of the schema that reached the
+// node through properties, items and the like, or of the schema it is the
+// $ref of; the schemas applied in place beside it (allOf, anyOf, oneOf,
+// not, if, then, else, dependentSchemas) need not walk again.
+func (f *fastPath) covers(s *jsonschema.Schema) bool {
+	return f.inPlace == 0 && s.Ref == nil
 }
 
 // valueKind is the JSON type of a node, with integers apart.
@@ -194,25 +241,40 @@ func (f *fastPath) valid(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 	return ok
 }
 
-// deref follows aliases, counting what aliased nodes cost against the
-// expansion budget. It returns nil, after setting f.abort, on a dangling
-// alias or when the budget runs out.
+// beside validates n against sub, a schema applied in place beside
+// another (see covers).
+func (f *fastPath) beside(sub *jsonschema.Schema, n *yaml.Node, aliased bool) bool {
+	f.inPlace++
+	ok := f.valid(sub, n, aliased)
+	f.inPlace--
+	return ok
+}
+
+// deref follows aliases, counting the nodes visited through an alias
+// against the expansion budget as ToValue counts them (an alias reached
+// through an alias, and the node it names). The fast path visits every node
+// ToValue converts at least once (walking those no schema looks into), so
+// it runs out no later than ToValue. deref returns nil, after setting
+// f.abort, on a dangling alias or when the budget runs out.
 func (f *fastPath) deref(n *yaml.Node, aliased bool) (*yaml.Node, bool) {
 	for n.Kind == yaml.AliasNode {
-		if n.Alias == nil {
+		if n.Alias == nil || aliased && !f.spend() {
 			f.abort = true
 			return nil, false
 		}
 		n, aliased = n.Alias, true
 	}
-	if aliased {
-		f.budget--
-		if f.budget < 0 {
-			f.abort = true
-			return nil, false
-		}
+	if aliased && !f.spend() {
+		f.abort = true
+		return nil, false
 	}
 	return n, aliased
+}
+
+// spend counts one node visited through an alias against the budget.
+func (f *fastPath) spend() bool {
+	f.budget--
+	return f.budget >= 0
 }
 
 func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool {
@@ -221,7 +283,13 @@ func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 		return false
 	}
 	if s.Always != nil {
-		return *s.Always
+		if !*s.Always {
+			return false
+		}
+		if f.covers(s) {
+			f.walkIn(n, aliased)
+		}
+		return !f.abort
 	}
 	k := f.classify(n)
 	if f.abort {
@@ -272,18 +340,18 @@ func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 	if s.Ref != nil && !f.valid(s.Ref, n, aliased) {
 		return false
 	}
-	if s.Not != nil && f.valid(s.Not, n, aliased) {
+	if s.Not != nil && f.beside(s.Not, n, aliased) {
 		return false
 	}
 	for _, sub := range s.AllOf {
-		if !f.valid(sub, n, aliased) {
+		if !f.beside(sub, n, aliased) {
 			return false
 		}
 	}
 	if len(s.AnyOf) > 0 {
 		any := false
 		for _, sub := range s.AnyOf {
-			if f.valid(sub, n, aliased) {
+			if f.beside(sub, n, aliased) {
 				any = true
 				break
 			}
@@ -295,7 +363,7 @@ func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 	if len(s.OneOf) > 0 {
 		count := 0
 		for _, sub := range s.OneOf {
-			if f.valid(sub, n, aliased) {
+			if f.beside(sub, n, aliased) {
 				count++
 			}
 		}
@@ -304,11 +372,11 @@ func (f *fastPath) check(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 		}
 	}
 	if s.If != nil {
-		if f.valid(s.If, n, aliased) {
-			if s.Then != nil && !f.valid(s.Then, n, aliased) {
+		if f.beside(s.If, n, aliased) {
+			if s.Then != nil && !f.beside(s.Then, n, aliased) {
 				return false
 			}
-		} else if s.Else != nil && !f.valid(s.Else, n, aliased) {
+		} else if s.Else != nil && !f.beside(s.Else, n, aliased) {
 			return false
 		}
 	}
@@ -364,32 +432,9 @@ func (f *fastPath) object(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool
 		return false
 	}
 	nk := len(c) / 2
-	// Keys must be distinct scalars and no merge keys: otherwise ToValue
-	// has its say first.
-	var seen map[string]struct{}
-	if nk > 16 {
-		seen = make(map[string]struct{}, nk)
-	}
-	for i := 0; i < len(c); i += 2 {
-		k := c[i]
-		if k.Kind != yaml.ScalarNode || isMerge(k) {
-			f.abort = true
-			return false
-		}
-		if seen != nil {
-			if _, dup := seen[k.Value]; dup {
-				f.abort = true
-				return false
-			}
-			seen[k.Value] = struct{}{}
-			continue
-		}
-		for j := 0; j < i; j += 2 {
-			if c[j].Value == k.Value {
-				f.abort = true
-				return false
-			}
-		}
+	if !plainKeys(c) {
+		f.abort = true
+		return false
 	}
 	if s.MinProperties >= 0 && nk < s.MinProperties || s.MaxProperties >= 0 && nk > s.MaxProperties {
 		return false
@@ -427,13 +472,18 @@ func (f *fastPath) object(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool
 		if matched {
 			continue
 		}
-		switch ap := s.AdditionalProperties.(type) {
-		case bool:
-			if !ap {
+		if ap, ok := s.AdditionalProperties.(*jsonschema.Schema); ok {
+			if !f.valid(ap, val, aliased) {
 				return false
 			}
-		case *jsonschema.Schema:
-			if !f.valid(ap, val, aliased) {
+			continue
+		}
+		if ap, ok := s.AdditionalProperties.(bool); ok && !ap {
+			return false
+		}
+		if f.covers(s) {
+			// No schema looks into val.
+			if f.walk(val, aliased); f.abort {
 				return false
 			}
 		}
@@ -452,7 +502,7 @@ func (f *fastPath) object(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool
 		}
 	}
 	for key, sub := range s.DependentSchemas {
-		if lookup(c, key) != nil && !f.valid(sub, n, aliased) {
+		if lookup(c, key) != nil && !f.beside(sub, n, aliased) {
 			return false
 		}
 	}
@@ -462,7 +512,7 @@ func (f *fastPath) object(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool
 		}
 		switch d := d.(type) {
 		case *jsonschema.Schema:
-			if !f.valid(d, n, aliased) {
+			if !f.beside(d, n, aliased) {
 				return false
 			}
 		case []string:
@@ -474,6 +524,87 @@ func (f *fastPath) object(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool
 		}
 	}
 	return true
+}
+
+// plainKeys reports whether the keys of a mapping's content are distinct
+// scalars and none is a merge key: otherwise ToValue has its say first.
+func plainKeys(c []*yaml.Node) bool {
+	if len(c)%2 != 0 {
+		return false
+	}
+	nk := len(c) / 2
+	if nk > 16 {
+		seen := make(map[string]struct{}, nk)
+		for i := 0; i < len(c); i += 2 {
+			k := c[i]
+			if k.Kind != yaml.ScalarNode || isMerge(k) {
+				return false
+			}
+			if _, dup := seen[k.Value]; dup {
+				return false
+			}
+			seen[k.Value] = struct{}{}
+		}
+		return true
+	}
+	var keys [16]string
+	for i := range nk {
+		k := c[2*i]
+		if k.Kind != yaml.ScalarNode || isMerge(k) {
+			return false
+		}
+		for _, prev := range keys[:i] {
+			if prev == k.Value {
+				return false
+			}
+		}
+		keys[i] = k.Value
+	}
+	return true
+}
+
+// walk visits n, a node that no schema looks into, as ToValue would
+// convert it, and aborts unless ToValue converts it without a problem: see
+// walkIn.
+func (f *fastPath) walk(n *yaml.Node, aliased bool) {
+	if f.abort {
+		return
+	}
+	if f.depth >= fastMaxDepth {
+		f.abort = true
+		return
+	}
+	n, aliased = f.deref(n, aliased)
+	if n == nil {
+		return
+	}
+	f.depth++
+	f.walkIn(n, aliased)
+	f.depth--
+}
+
+// walkIn walks what n (aliases followed) holds: it aborts unless every
+// scalar converts, every mapping has plain keys (see plainKeys) and every
+// alias has its anchor, within the budget and the depth.
+func (f *fastPath) walkIn(n *yaml.Node, aliased bool) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, item := range n.Content {
+			f.walk(item, aliased)
+		}
+	case yaml.MappingNode:
+		if !plainKeys(n.Content) {
+			f.abort = true
+			return
+		}
+		for i := 1; i < len(n.Content); i += 2 {
+			f.walk(n.Content[i], aliased)
+		}
+	case yaml.ScalarNode:
+		f.classify(n)
+	default:
+		f.abort = true
+	}
 }
 
 // lookup returns the value of key in the content of a mapping without
@@ -493,20 +624,21 @@ func (f *fastPath) array(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 	if s.MinItems >= 0 && len(items) < s.MinItems || s.MaxItems >= 0 && len(items) > s.MaxItems {
 		return false
 	}
-	switch it := s.Items.(type) {
-	case *jsonschema.Schema:
-		for _, item := range items {
+	for i, item := range items {
+		looked := false
+		switch it := s.Items.(type) {
+		case *jsonschema.Schema:
+			looked = true
 			if !f.valid(it, item, aliased) {
 				return false
 			}
-		}
-	case []*jsonschema.Schema:
-		for i, item := range items {
+		case []*jsonschema.Schema:
 			if i < len(it) {
+				looked = true
 				if !f.valid(it[i], item, aliased) {
 					return false
 				}
-				continue
+				break
 			}
 			switch ai := s.AdditionalItems.(type) {
 			case bool:
@@ -514,20 +646,26 @@ func (f *fastPath) array(s *jsonschema.Schema, n *yaml.Node, aliased bool) bool 
 					return false
 				}
 			case *jsonschema.Schema:
+				looked = true
 				if !f.valid(ai, item, aliased) {
 					return false
 				}
 			}
 		}
-	}
-	for i, item := range items {
 		switch {
 		case i < len(s.PrefixItems):
+			looked = true
 			if !f.valid(s.PrefixItems[i], item, aliased) {
 				return false
 			}
 		case s.Items2020 != nil:
+			looked = true
 			if !f.valid(s.Items2020, item, aliased) {
+				return false
+			}
+		}
+		if !looked && f.covers(s) {
+			if f.walk(item, aliased); f.abort {
 				return false
 			}
 		}
@@ -659,15 +797,19 @@ func (f *fastPath) equal(n *yaml.Node, v any, aliased bool) bool {
 		}
 		return true
 	case map[string]any:
-		if k != kObject || len(n.Content) != 2*len(v) {
+		if k != kObject {
+			return false
+		}
+		// Merge keys and duplicates change what the keys are.
+		if !plainKeys(n.Content) {
+			f.abort = true
+			return false
+		}
+		if len(n.Content) != 2*len(v) {
 			return false
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i]
-			if key.Kind != yaml.ScalarNode || isMerge(key) {
-				f.abort = true
-				return false
-			}
 			want, ok := v[key.Value]
 			if !ok || !f.equal(n.Content[i+1], want, aliased) {
 				return false
