@@ -42,6 +42,20 @@ type Options struct {
 	DryRun bool
 	// Approver answers manual approval gates. Nil: manual steps fail.
 	Approver actions.Approver
+	// From, when set, is the id of the step the run starts at; Only, when
+	// set, the ids of the only steps that run. The steps left out end
+	// Skipped (in a dry run WouldSkip) with ByOperator set and a Reason
+	// that begins with OperatorSkip; the steps that run are guarded by
+	// their preconditions as always. Unknown ids, both fields together,
+	// or either with a journal holding an earlier run to resume are
+	// refused before the first step (ErrSelection).
+	From string
+	Only []string
+	// Confirm, when set, is asked once, before the first mutating action
+	// of the run (never in a dry run), with the mutating steps to come.
+	// When it answers false, or fails, the run stops there, changing
+	// nothing, with an error wrapping ErrDeclined (see PlannedChange).
+	Confirm func(ctx context.Context, changes []PlannedChange) (bool, error)
 }
 
 // Run executes the plan. It returns the report, always non-nil, and an
@@ -69,22 +83,23 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Report, error) {
 }
 
 type run struct {
-	p        *plan.Plan
-	opts     Options
-	clock    actions.Clock
-	reg      *actions.Registry
-	params   map[string]any
-	targets  map[string]map[string]any
-	sources  map[string]map[string]any // the targets as written, for messages
-	vars     map[string]any
-	outputs  map[string]map[string]any
-	red      *redactor
-	report   *Report
-	resolve  plan.Resolver
-	journal  *Journal
-	resumed  map[string]*journalStep
-	changed  bool // dry run: a mutating action would have run
-	interval time.Duration
+	p         *plan.Plan
+	opts      Options
+	clock     actions.Clock
+	reg       *actions.Registry
+	params    map[string]any
+	targets   map[string]map[string]any
+	sources   map[string]map[string]any // the targets as written, for messages
+	vars      map[string]any
+	outputs   map[string]map[string]any
+	red       *redactor
+	report    *Report
+	resolve   plan.Resolver
+	journal   *Journal
+	resumed   map[string]*journalStep
+	changed   bool // dry run: a mutating action would have run
+	confirmed bool // Options.Confirm confirmed the changes
+	interval  time.Duration
 	// What a resumed run restored from the journal but cannot use (see
 	// ErrNotRestored): outputs, by step, and vars that held a secret; the
 	// steps found done whose outputs the journal does not have.
@@ -94,6 +109,9 @@ type run struct {
 }
 
 func newRun(p *plan.Plan, opts Options) (*run, error) {
+	if err := checkSelection(p, opts); err != nil {
+		return nil, err
+	}
 	r := &run{p: p, opts: opts, clock: opts.Clock, reg: opts.Registry,
 		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal,
 		secretOutputs: map[string][]string{}, secretVars: map[string]bool{}, lostOutputs: map[string]bool{}}
@@ -148,6 +166,9 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		}
 	}
 	if r.journal != nil {
+		if (opts.From != "" || len(opts.Only) > 0) && r.journal.header != nil {
+			return nil, fmt.Errorf("%w: the journal %s holds an earlier run to resume, which decides the steps that are done: resume without choosing steps, or start a new journal", ErrSelection, r.journal.path)
+		}
 		if err := r.journal.begin(p, params); err != nil {
 			return nil, r.red.Error(err)
 		}
@@ -226,6 +247,11 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 			continue
 		}
 		err = r.red.Error(err)
+		if errors.Is(err, ErrDeclined) && ctx.Err() == nil {
+			stop = err // nothing changed: no rollback, whatever the policy
+			r.notReached(i, "not run: the changes were not confirmed")
+			break
+		}
 		if ctx.Err() != nil {
 			if !errors.Is(err, ErrInterrupted) {
 				// The step failed as the run was interrupted: the
@@ -369,6 +395,13 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			return fail(Failed, 0, err)
 		}
 	}
+	if reason := r.operatorSkip(i); reason != "" {
+		sr.ByOperator = true
+		if dry {
+			return end(WouldSkip, reason, nil)
+		}
+		return end(Skipped, reason, nil)
+	}
 	// The action of an earlier run was interrupted: what it left behind
 	// decides what this run does, so its Inspector is asked first.
 	ins := actions.Unknown
@@ -472,6 +505,9 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 				reason += " (read-only, not run in a dry run)"
 			}
 			return end(WouldRun, reason, nil)
+		}
+		if err := r.confirm(ctx, i); err != nil {
+			return end(NotRun, err.Error(), r.stepError(s, 0, err))
 		}
 		if r.journal != nil {
 			if err := r.journal.actionStart(s.ID, r.values(s, s.Pre)); err != nil {
