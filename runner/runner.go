@@ -191,12 +191,12 @@ func (r *run) resolveRef(ref *plan.Ref) (any, error) {
 	case plan.ScopeVars:
 		var ok bool
 		if v, ok = r.vars[ref.Name]; !ok {
-			return nil, fmt.Errorf("%s has no value: the condition that saves it did not run", ref.Source)
+			return nil, fmt.Errorf("%s has no value: the condition that saves it did not run%s", ref.Source, r.selectionNote())
 		}
 	case plan.ScopeSteps:
 		out, ok := r.outputs[ref.Name]
 		if !ok {
-			return nil, fmt.Errorf("%s has no value: step %q did not run", ref.Source, ref.Name)
+			return nil, fmt.Errorf("%s has no value: step %q did not run%s", ref.Source, ref.Name, r.selectionNote())
 		}
 		if v, ok = out[ref.Output]; !ok {
 			return nil, fmt.Errorf("%s: step %q has no output %q", ref.Source, ref.Name, ref.Output)

@@ -66,3 +66,12 @@ func (r *run) operatorSkip(i int) string {
 	}
 	return ""
 }
+
+// selectionNote explains, in a message about a value that no step gave,
+// that the operator left steps out of the run; "" when none was.
+func (r *run) selectionNote() string {
+	if r.opts.From == "" && len(r.opts.Only) == 0 {
+		return ""
+	}
+	return " (steps were skipped by the operator, and a skipped step saves nothing)"
+}

@@ -35,6 +35,8 @@ type runFlags struct {
 	simulate    bool
 	faults      multiFlag
 	installTime time.Duration
+	from        string
+	only        multiFlag
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
@@ -44,11 +46,13 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
 	fs.Var(&f.faults, "fault", "with --simulate: inject a fault by `NAME` (repeatable): "+strings.Join(csmtest.FaultNames(), ", "))
 	fs.DurationVar(&f.installTime, "install-time", 0, "with --simulate: how long the simulated installer keeps a server down")
+	fs.StringVar(&f.from, "from", "", "start at the step with this `ID`: the steps before it are skipped by the operator\n(for an upgrade half done without a journal; each step that runs is still guarded by its preconditions)")
+	fs.Var(&f.only, "only", "run only the step with this `ID` (repeatable, or IDs separated by commas); the others are skipped by the operator")
 	if withRun {
 		fs.StringVar(&f.journal, "journal", "", "record the run in `FILE` (JSON lines, synced at each step) so that it can be resumed")
 		fs.BoolVar(&f.resume, "resume", false, "resume the run recorded in the --journal file: done steps are skipped")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "run no action that changes anything; say what would run, skip or block")
-		fs.BoolVar(&f.yes, "yes", false, "approve manual approval steps without asking")
+		fs.BoolVar(&f.yes, "yes", false, "change without asking: on a terminal, run asks once, before the first step that changes\nsomething, to type yes (off a terminal it does not ask); also approves manual approval steps")
 	}
 }
 
@@ -104,7 +108,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		}
 		defer sim.close()
 	}
-	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun}
+	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun, From: f.from, Only: f.onlyIDs()}
 	if _, err := runner.BindParams(p, params); err != nil {
 		printf(e.stderr, "csmplan %s: params:\n", cmd)
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -123,6 +127,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		opts.Journal = j
 	}
 	opts.Approver = approver(e, f.yes)
+	opts.Confirm = confirmer(e, f)
 	progressOut := e.stdout
 	if f.json {
 		progressOut = e.stderr
@@ -149,22 +154,28 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		code = exitUsage
 	case ctx.Err() != nil:
 		code = exitInterrupted
-		if f.journal != "" {
-			printf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
-		} else {
-			printf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
-		}
 	default:
 		code = exitFailed
 	}
+	if !f.dryRun && code != exitOK {
+		printNext(progressOut, p, rep, f)
+	}
 	if sim != nil {
 		printf(progressOut, "%s\n", sim.pair.WindowSummary())
-		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
+		line, violated := sim.verdict(err == nil && !f.dryRun && f.from == "" && len(f.only) == 0)
+		printf(progressOut, "%s\n", line)
+		if violated && code == exitOK {
+			printf(e.stderr, "csmplan %s: the simulator reports a violated invariant: exit 1\n", cmd)
+			code = exitFailed
+		}
 	}
 	if o, ok := e.stdout.(outputLoser); ok {
 		if at, werr := o.lost(); werr != nil {
 			record := "see the journal " + f.journal
-			if f.journal == "" || f.dryRun {
+			switch {
+			case f.dryRun:
+				record = "a dry run keeps no record"
+			case f.journal == "":
 				record = "run with --journal FILE to keep a record"
 			}
 			outcome := runner.Failed
