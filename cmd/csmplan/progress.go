@@ -120,7 +120,7 @@ func (p *progress) Observe(e runner.Event) {
 			mark, code = "✗", "31"
 		case runner.Skipped, runner.WouldSkip, runner.Resumed:
 			mark, code = "-", "2"
-		case runner.Cancelled:
+		case runner.Cancelled, runner.NotRun:
 			mark, code = "!", "33"
 		case runner.WouldRun:
 			mark, code = "→", "36"
