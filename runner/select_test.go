@@ -212,3 +212,31 @@ func openJournal(t *testing.T, path string, resume bool) *runner.Journal {
 	t.Cleanup(func() { j.Close() })
 	return j
 }
+
+// A step that refers to what a skipped step would have given says why it
+// has no value.
+func TestSelectionExplainsMissingValues(t *testing.T) {
+	t.Parallel()
+	body := `
+steps:
+  - id: first
+    pre:
+      - probe: state
+        expect: {equals: ready}
+        save: seen
+    action: log
+    with: {message: hi}
+  - id: second
+    action: log
+    with: {message: "${vars.seen} ${steps.first.outputs.message}"}
+`
+	_, _, err := run(t, selectKit("ready"), body, runner.Options{Only: []string{"second"}})
+	if err == nil || !strings.Contains(err.Error(), "${vars.seen} has no value: the condition that saves it did not run (steps were skipped by the operator, and a skipped step saves nothing)") {
+		t.Errorf("err = %v", err)
+	}
+	body = strings.Replace(body, "${vars.seen} ", "", 1)
+	_, _, err = run(t, selectKit("ready"), body, runner.Options{From: "second"})
+	if err == nil || !strings.Contains(err.Error(), `step "first" did not run (steps were skipped by the operator`) {
+		t.Errorf("err = %v", err)
+	}
+}
