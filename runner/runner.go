@@ -46,9 +46,10 @@ type Options struct {
 	// set, the ids of the only steps that run. The steps left out end
 	// Skipped (in a dry run WouldSkip) with ByOperator set and a Reason
 	// that begins with OperatorSkip; the steps that run are guarded by
-	// their preconditions as always. Unknown ids, both fields together,
-	// or either with a journal holding an earlier run to resume are
-	// refused before the first step (ErrSelection).
+	// their preconditions as always. A journal records the steps left out
+	// as skipped, so that a resume does not run them either. Unknown ids,
+	// both fields together, or either with a journal holding an earlier
+	// run to resume are refused before the first step (ErrSelection).
 	From string
 	Only []string
 	// Confirm, when set, is asked once, before the first mutating action

@@ -240,3 +240,27 @@ steps:
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A journal records the steps the operator left out as skipped: a resume
+// does not run them.
+func TestSelectionJournaled(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "j")
+	j := openJournal(t, path, false)
+	kit := selectKit("not ready") // second fails its precondition
+	if _, _, err := run(t, kit, selectBody, runner.Options{From: "second", Journal: j}); !errors.Is(err, runner.ErrPrecondition) {
+		t.Fatalf("err = %v, want the precondition of second to fail", err)
+	}
+	j.Close()
+	kit = selectKit("ready")
+	rep, _, err := run(t, kit, selectBody, runner.Options{Journal: openJournal(t, path, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rep.Step("first").Outcome; o != runner.Resumed {
+		t.Errorf("first on resume: %s, want %s", o, runner.Resumed)
+	}
+	if got := len(kit.CallsTo("change", nil)); got != 1 {
+		t.Errorf("change ran %d times on resume, want once (step second)", got)
+	}
+}
