@@ -84,29 +84,31 @@ func Run(ctx context.Context, p *plan.Plan, opts Options) (*Report, error) {
 }
 
 type run struct {
-	p         *plan.Plan
-	opts      Options
-	clock     actions.Clock
-	reg       *actions.Registry
-	params    map[string]any
-	targets   map[string]map[string]any
-	sources   map[string]map[string]any // the targets as written, for messages
-	vars      map[string]any
-	outputs   map[string]map[string]any
-	red       *redactor
-	report    *Report
-	resolve   plan.Resolver
-	journal   *Journal
-	resumed   map[string]*journalStep
-	changed   bool // dry run: a mutating action would have run
-	confirmed bool // Options.Confirm confirmed the changes
-	interval  time.Duration
+	p        *plan.Plan
+	opts     Options
+	clock    actions.Clock
+	reg      *actions.Registry
+	params   map[string]any
+	targets  map[string]map[string]any
+	sources  map[string]map[string]any // the targets as written, for messages
+	vars     map[string]any
+	outputs  map[string]map[string]any
+	red      *redactor
+	report   *Report
+	resolve  plan.Resolver
+	journal  *Journal
+	resumed  map[string]*journalStep
+	changed  bool // dry run: a mutating action would have run
+	interval time.Duration
 	// What a resumed run restored from the journal but cannot use (see
 	// ErrNotRestored): outputs, by step, and vars that held a secret; the
 	// steps found done whose outputs the journal does not have.
 	secretOutputs map[string][]string
 	secretVars    map[string]bool
 	lostOutputs   map[string]bool
+
+	// confirmed: Options.Confirm confirmed the changes to come.
+	confirmed bool
 }
 
 func newRun(p *plan.Plan, opts Options) (*run, error) {
