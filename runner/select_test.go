@@ -264,3 +264,25 @@ func TestSelectionJournaled(t *testing.T) {
 		t.Errorf("change ran %d times on resume, want once (step second)", got)
 	}
 }
+
+// A run whose changes were not confirmed is resumed from the step it
+// stopped at.
+func TestDeclinedRunResumes(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "j")
+	j := openJournal(t, path, false)
+	no := func(context.Context, []runner.PlannedChange) (bool, error) { return false, nil }
+	kit := selectKit("ready")
+	if _, _, err := run(t, kit, selectBody, runner.Options{Journal: j, Confirm: no}); !errors.Is(err, runner.ErrDeclined) {
+		t.Fatalf("err = %v, want ErrDeclined", err)
+	}
+	j.Close()
+	kit = selectKit("ready")
+	rep, _, err := run(t, kit, selectBody, runner.Options{Journal: openJournal(t, path, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(kit.CallsTo("change", nil)); got != 2 || rep.Step("first").Outcome != runner.Succeeded {
+		t.Errorf("change ran %d times on resume, want twice; first %s", got, rep.Step("first").Outcome)
+	}
+}
