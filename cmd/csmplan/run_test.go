@@ -113,9 +113,9 @@ func TestRunJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("stdout line %d is not JSON: %v: %q", i+1, err, line)
 		}
-		kind, ok := ev["Kind"].(string)
+		kind, ok := ev["type"].(string)
 		if !ok || kind == "" {
-			t.Fatalf("stdout line %d has no Kind: %q", i+1, line)
+			t.Fatalf("stdout line %d has no type: %q", i+1, line)
 		}
 		kinds[kind]++
 		if i == 0 {
@@ -123,11 +123,11 @@ func TestRunJSON(t *testing.T) {
 		}
 		last = ev
 	}
-	if first["Kind"] != "run.start" || last["Kind"] != "run.end" {
-		t.Errorf("first event %v, last %v: want run.start and run.end", first["Kind"], last["Kind"])
+	if first["type"] != "run.start" || last["type"] != "run.end" {
+		t.Errorf("first event %v, last %v: want run.start and run.end", first["type"], last["type"])
 	}
-	if last["Outcome"] != "succeeded" {
-		t.Errorf("run.end outcome %v, want succeeded", last["Outcome"])
+	if last["outcome"] != "succeeded" {
+		t.Errorf("run.end outcome %v, want succeeded", last["outcome"])
 	}
 	if kinds["step.start"] != 15 || kinds["step.end"] != 15 || kinds["action.log"] == 0 {
 		t.Errorf("event counts %v: want 15 step.start and step.end, and action.log", kinds)
