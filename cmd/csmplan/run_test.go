@@ -38,7 +38,7 @@ func TestRunSimulate(t *testing.T) {
 			"[14/15] - Run the installer on the secondary (skipped)", "\nSucceeded: 15 steps: 4 succeeded, 11 skipped in "}, heldSimulator},
 		{"installer fails", []string{"--fault", "installer-fails"}, exitFailed, []string{
 			"[7/15] ✗ Run the installer on the primary (failed)", "at csm-upgrade.yaml:", "\nFailed: 15 steps: 6 succeeded, 1 failed, 8 not run",
-			"fault installer-fails"}, heldSimulator + " (the upgrade stopped before the end"},
+		}, heldSimulator + " (the upgrade stopped before the end"},
 		{"token expiry", []string{"--fault", "token-expiry"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
 		{"the other reading of levels", []string{"--fault", "reconnect-across-levels"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
 		{"levels written differently", []string{"--fault", "version-suffix"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
@@ -183,9 +183,9 @@ func TestPlanSimulate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, dir, "plan", "--simulate")
-	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                 WHY\n",
-		"5   takeover-to-secondary  would run   1 held, 2 not checked  runs csm.takeover\n",
-		"11  stop-secondary         would skip  1 unmet                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
+	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                                 WHY\n",
+		"5   takeover-to-secondary  would run   1 held, 2 not checked, 1 after action  runs csm.takeover\n",
+		"11  stop-secondary         would skip  1 unmet                                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
 		"\nDry run: 15 steps: 13 would run, 2 skipped in ")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
