@@ -166,7 +166,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		printf(progressOut, "%s\n", sim.dryRunSummary())
 	} else if sim != nil {
 		printf(progressOut, "%s\n", sim.pair.WindowSummary())
-		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
+		printf(progressOut, "%s\n", sim.summary(err == nil))
 	}
 	if o, ok := e.stdout.(outputLoser); ok {
 		if at, werr := o.lost(); werr != nil {
