@@ -665,7 +665,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	}
 	for n := 1; ; n++ {
 		call := r.call(s, args, n, ev)
-		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Message: s.Action})
+		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Timeout: timeout, Message: s.Action})
 		t0 := r.clock.Now()
 		out, err := bounded(ctx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) })
 		stopped := ctx.Err() != nil // the run was interrupted while the attempt ran

@@ -4,43 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-// openPTY opens a pseudo-terminal pair: the master end for the test, the
-// terminal end for the process.
-func openPTY(t *testing.T) (master, tty *os.File) {
-	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	fd := int(master.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		master.Close()
-		t.Fatalf("unlock pty: %v", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		master.Close()
-		t.Fatalf("pty number: %v", err)
-	}
-	tty, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		master.Close()
-		t.Fatalf("open pty: %v", err)
-	}
-	return master, tty
-}
 
 // ptyRun runs the binary in dir on a terminal. When answer is not "", it
 // waits for the confirmation question and types answer and Enter. It
@@ -49,7 +18,7 @@ func ptyRun(t *testing.T, dir, answer string, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only
 	defer cancel()
-	master, tty := openPTY(t)
+	master, tty := openPTY(t, 80)
 	defer master.Close()
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Dir, cmd.Env, cmd.WaitDelay = dir, testEnv(), 5*time.Second

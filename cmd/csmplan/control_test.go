@@ -33,7 +33,7 @@ func TestFromAndOnly(t *testing.T) {
 	// A read-only step alone works, and changes nothing.
 	r = cli(t, dir, "run", "--simulate", "--only", "check-primary", "--json")
 	r.want(t, exitOK, "stderr", "Succeeded: 15 steps: 1 succeeded, 14 skipped")
-	r.want(t, exitOK, "stdout", `"Kind":"step.end","Time":`, `"Step":"backup",`, `"Outcome":"skipped","Message":"skipped by the operator (--only check-primary)"`)
+	r.want(t, exitOK, "stdout", `"type":"step.end","time":`, `"step":"backup",`, `"outcome":"skipped","message":"skipped by the operator (--only check-primary)"`)
 	if strings.Contains(r.stderr, "csm.backup on primary") {
 		t.Errorf("a skipped step ran; %v", r)
 	}
@@ -176,7 +176,7 @@ func TestInterruptedPlanSuggestsNoJournal(t *testing.T) {
 	// Every reply of the simulated pair is slowed down, so that the plan
 	// is still running when the signal comes.
 	p := start(t, ctx, t.TempDir(), "plan", "--simulate", "--fault", "slow-response", "--json")
-	p.waitFor(`"Kind":"condition.start"`, `"Condition":"the primary is the active server"`)
+	p.waitFor(`"type":"condition.start"`, `"condition":"the primary is the active server"`)
 	p.signal(os.Interrupt)
 	if code := p.exitCode(2 * time.Minute); code != exitInterrupted {
 		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, p)

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -41,6 +42,8 @@ type env struct {
 	// isTerminal reports whether stdout (and stdin) are terminals.
 	isTerminal func() bool
 	exe        string // this program, for commands that re-run it
+	// in reads stdin for the operator's answers (see answer).
+	in *bufio.Reader
 }
 
 type command struct {

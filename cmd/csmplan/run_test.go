@@ -38,7 +38,7 @@ func TestRunSimulate(t *testing.T) {
 			"[14/15] - Run the installer on the secondary (skipped)", "\nSucceeded: 15 steps: 4 succeeded, 11 skipped in "}, heldSimulator},
 		{"installer fails", []string{"--fault", "installer-fails"}, exitFailed, []string{
 			"[7/15] ✗ Run the installer on the primary (failed)", "at csm-upgrade.yaml:", "\nFailed: 15 steps: 6 succeeded, 1 failed, 8 not run",
-			"fault installer-fails"}, heldSimulator + " (the upgrade stopped before the end"},
+		}, heldSimulator + " (the upgrade stopped before the end"},
 		{"token expiry", []string{"--fault", "token-expiry"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
 		{"the other reading of levels", []string{"--fault", "reconnect-across-levels"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
 		{"levels written differently", []string{"--fault", "version-suffix"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
@@ -113,9 +113,9 @@ func TestRunJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("stdout line %d is not JSON: %v: %q", i+1, err, line)
 		}
-		kind, ok := ev["Kind"].(string)
+		kind, ok := ev["type"].(string)
 		if !ok || kind == "" {
-			t.Fatalf("stdout line %d has no Kind: %q", i+1, line)
+			t.Fatalf("stdout line %d has no type: %q", i+1, line)
 		}
 		kinds[kind]++
 		if i == 0 {
@@ -123,11 +123,11 @@ func TestRunJSON(t *testing.T) {
 		}
 		last = ev
 	}
-	if first["Kind"] != "run.start" || last["Kind"] != "run.end" {
-		t.Errorf("first event %v, last %v: want run.start and run.end", first["Kind"], last["Kind"])
+	if first["type"] != "run.start" || last["type"] != "run.end" {
+		t.Errorf("first event %v, last %v: want run.start and run.end", first["type"], last["type"])
 	}
-	if last["Outcome"] != "succeeded" {
-		t.Errorf("run.end outcome %v, want succeeded", last["Outcome"])
+	if last["outcome"] != "succeeded" {
+		t.Errorf("run.end outcome %v, want succeeded", last["outcome"])
 	}
 	if kinds["step.start"] != 15 || kinds["step.end"] != 15 || kinds["action.log"] == 0 {
 		t.Errorf("event counts %v: want 15 step.start and step.end, and action.log", kinds)
@@ -183,9 +183,9 @@ func TestPlanSimulate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, dir, "plan", "--simulate")
-	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                 WHY\n",
-		"5   takeover-to-secondary  would run   1 held, 2 not checked  runs csm.takeover\n",
-		"11  stop-secondary         would skip  1 unmet                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
+	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                                 WHY\n",
+		"5   takeover-to-secondary  would run   1 held, 2 not checked, 1 after action  runs csm.takeover\n",
+		"11  stop-secondary         would skip  1 unmet                                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
 		"\nDry run: 15 steps: 13 would run, 2 skipped in ")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
