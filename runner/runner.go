@@ -13,8 +13,14 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/actions/remote"
 	"github.com/csmplan/csmplan/plan"
 )
+
+// settleMargin is how long, beyond the kill grace of the commands it
+// runs (remote.KillGraceOf), a cancelled action has to return before the
+// run abandons it and goes on.
+const settleMargin = 5 * time.Second
 
 // DefaultInterval is the poll interval of a wait that gives none, when the
 // runbook's defaults give none either.
@@ -752,9 +758,11 @@ type result[T any] struct {
 }
 
 // bounded calls f (an action's Run, an Inspector's Inspect) once, bounded
-// by timeout on clock, recovering panics. A function that ignores its
-// context is abandoned when the context is done. When stop is closed
-// while f runs, onStop is called, once, from this goroutine.
+// by timeout on clock, recovering panics. Once the context is done, f has
+// the time its commands have to end (remote.KillGraceOf, plus
+// settleMargin) to return; a function that ignores its context is then
+// abandoned. When stop is closed while f runs, onStop is called, once,
+// from this goroutine.
 func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Duration, f func(context.Context) (T, error), stop <-chan struct{}, onStop func()) (T, error) {
 	if timeout <= 0 && ctx.Done() == nil && stop == nil {
 		// Nothing can interrupt f: call it on this goroutine.
@@ -780,11 +788,14 @@ wait:
 			onStop()
 			stop = nil
 		case <-actx.Done():
+			// Real processes end on the wall clock, not the run's.
+			t := time.NewTimer(max(remote.KillGraceOf(ctx), 0) + settleMargin)
 			select {
 			case res = <-done:
-			default:
+			case <-t.C:
 				res.err = actx.Err()
 			}
+			t.Stop()
 			break wait
 		}
 	}

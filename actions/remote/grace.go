@@ -31,3 +31,9 @@ func killGrace(ctx context.Context, own time.Duration) time.Duration {
 	}
 	return DefaultKillGrace
 }
+
+// KillGraceOf returns the grace a cancelled command gets from an executor
+// whose own KillGrace is zero: the one ctx carries (see WithKillGrace),
+// else DefaultKillGrace. A runner waits that long (and a little more) for
+// a cancelled action to return before it abandons it.
+func KillGraceOf(ctx context.Context) time.Duration { return killGrace(ctx, 0) }
