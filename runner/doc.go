@@ -16,7 +16,8 @@
 // A run stops in one of two ways. Cancelling the context passed to [Run]
 // stops everything at once: the action in flight, mutating or not, is
 // cancelled (for a command, actions/remote sends SIGTERM, then SIGKILL
-// after a grace). Closing [Options].Stop asks for a graceful stop: waits,
+// after a grace, which the run waits for before it abandons the action).
+// Closing [Options].Stop asks for a graceful stop: waits,
 // probes and actions that change nothing are cancelled and no new action
 // starts, but a mutating action already running is let finish (a
 // [RunStopping] event names it) and only the context cancels it. Its end

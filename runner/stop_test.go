@@ -316,3 +316,38 @@ func TestStopCancels(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelWaitsForTheAction: a cancelled action that takes a moment to
+// end (as a command does between SIGTERM and its exit) is waited for, not
+// abandoned: the report has what it said as it ended.
+func TestCancelWaitsForTheAction(t *testing.T) {
+	t.Parallel()
+	kit := actionstest.NewKit()
+	reg := kit.Registry()
+	cancelled, proceed := make(chan struct{}), make(chan struct{})
+	go func() {
+		<-cancelled
+		close(proceed)
+	}()
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "install", Mutates: true}, func() actions.Action {
+		return actions.ActionFunc(func(ctx context.Context, _ *actions.Call) (actions.Outputs, error) {
+			<-ctx.Done()
+			close(cancelled)
+			<-proceed
+			return nil, errors.New("installer stopped cleanly")
+		})
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	obs := runner.ObserverFunc(func(e runner.Event) {
+		if e.Kind == runner.AttemptStart {
+			cancel()
+		}
+	})
+	rep, err := runner.Run(ctx, load(t, reg, "steps:\n  - id: s\n    action: install\n"), runner.Options{Registry: reg, Clock: kit.Clock, Observers: []runner.Observer{obs}})
+	if !errors.Is(err, runner.ErrInterrupted) {
+		t.Errorf("err = %v, want an interruption", err)
+	}
+	if a := rep.Steps[0].Attempts; len(a) != 1 || a[0].Error != "installer stopped cleanly" {
+		t.Errorf("attempts %+v, want one that says how the installer stopped", a)
+	}
+}
