@@ -81,9 +81,17 @@ func stoppingObserver(e *env, grace time.Duration) runner.Observer {
 
 // forcedNotice says on stderr, once the second signal has cancelled ctx
 // (a run's context) while the run goes on, what happens to the commands
-// still running. The returned function ends the watch.
-func forcedNotice(ctx context.Context, e *env, grace time.Duration) func() bool {
-	return context.AfterFunc(ctx, func() {
+// still running. The returned function ends the watch, once the notice,
+// if it is due, has been written.
+func forcedNotice(ctx context.Context, e *env, grace time.Duration) func() {
+	written := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(written)
 		printf(e.stderr, "stopping now: running commands get %s; press Ctrl-C again to exit at once\n", ours(graceText(grace)))
 	})
+	return func() {
+		if !stop() {
+			<-written
+		}
+	}
 }

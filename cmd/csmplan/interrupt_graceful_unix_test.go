@@ -21,12 +21,15 @@ import (
 // the file DIR/release exists (polling: it is the fake process, not the
 // test, that waits), then ends normally. Each records every SIGTERM it
 // gets in DIR/leader.log and DIR/child.log; in mode "graceful" both exit
-// on it, in mode "ignore" they go on.
+// on it, in mode "ignore" they go on, and so they do in "ignore-notify",
+// where the installer also says "TERM" through the FIFO DIR/term.fifo.
 const (
 	cliInstaller = `d=$1; mode=$2
 echo run >> "$d/runs.log"
 echo $$ > "$d/leader.pid"
-if [ "$mode" = ignore ]; then
+if [ "$mode" = ignore-notify ]; then
+  trap 'echo TERM >> "$d/leader.log"; echo TERM > "$d/term.fifo"' TERM
+elif [ "$mode" = ignore ]; then
   trap 'echo TERM >> "$d/leader.log"' TERM
 else
   trap 'echo TERM >> "$d/leader.log"; wait $child; exit 143' TERM
@@ -41,7 +44,7 @@ echo finished > "$d/finished"
 `
 	cliChild = `d=$1; mode=$2
 echo $$ > "$d/child.pid"
-if [ "$mode" = ignore ]; then
+if [ "$mode" != graceful ]; then
   trap 'echo TERM >> "$d/child.log"' TERM
 else
   trap 'echo TERM >> "$d/child.log"; exit 143' TERM
@@ -87,32 +90,41 @@ func startInstallerRun(t *testing.T, ctx context.Context, mode string, extra ...
 	writeFile(t, dir, "installer.sh", cliInstaller)
 	writeFile(t, dir, "child.sh", cliChild)
 	fifo := filepath.Join(dir, "started.fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{fifo, filepath.Join(dir, "term.fifo")} {
+		if err := syscall.Mkfifo(f, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	journal := filepath.Join(dir, "j.jsonl")
 	args := []string{"run", "graceful.yaml", "-p", "dir=" + dir, "-p", "mode=" + mode, "--journal", journal}
 	p := start(t, ctx, dir, append(append(args, "--json"), extra...)...)
-	started := make(chan string, 1)
+	r := &installerRun{proc: p, dir: dir, journal: journal, args: args}
+	r.hear("started.fifo", "started")
+	return r
+}
+
+// hear waits until the installer says what through the FIFO name.
+func (r *installerRun) hear(name, what string) {
+	r.t.Helper()
+	heard := make(chan string, 1)
 	go func() {
 		// Opening blocks until the installer opens the FIFO to write.
-		b, err := os.ReadFile(fifo)
+		b, err := os.ReadFile(filepath.Join(r.dir, name))
 		if err != nil {
-			started <- err.Error()
+			heard <- err.Error()
 		}
-		started <- string(b)
+		heard <- string(b)
 	}()
 	select {
-	case s := <-started:
-		if s != "started\n" {
-			t.Fatalf("the installer said %q, want started: %v", s, p)
+	case s := <-heard:
+		if s != what+"\n" {
+			r.t.Fatalf("the installer said %q, want %s: %v", s, what, r.proc)
 		}
-	case <-p.exited:
-		t.Fatalf("csmplan ended before the installer started: %v", p)
-	case <-ctx.Done():
-		t.Fatalf("the installer did not start: %v", p)
+	case <-r.exited:
+		r.t.Fatalf("csmplan ended before the installer said %s: %v", what, r.proc)
+	case <-r.ctx.Done():
+		r.t.Fatalf("the installer did not say %s: %v", what, r.proc)
 	}
-	return &installerRun{proc: p, dir: dir, journal: journal, args: args}
 }
 
 func (r *installerRun) file(name string) string {
@@ -239,5 +251,26 @@ func TestInterruptTwiceStopsTheInstaller(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInterruptThriceExits: the third Ctrl-C exits at once (130), even
+// while the second waits out a long kill grace.
+func TestInterruptThriceExits(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a guard only
+	defer cancel()
+	r := startInstallerRun(t, ctx, "ignore-notify", "--kill-grace", "1h")
+	t.Cleanup(func() {
+		// The installer outlives csmplan, which exited at once: kill its group.
+		if pid, err := strconv.Atoi(strings.TrimSpace(r.file("leader.pid"))); err == nil {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	})
+	r.forceStop()
+	r.hear("term.fifo", "TERM") // the second signal was handled
+	r.signal(os.Interrupt)
+	if code := r.exitCode(time.Minute); code != exitInterrupted {
+		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, r.proc)
 	}
 }
