@@ -19,8 +19,9 @@ var (
 	ErrUndo          = errors.New("undo failed")
 	ErrPanic         = errors.New("panic")
 	// ErrInterrupted: the run's context was done (Ctrl-C, a deadline),
-	// or Options.Stop was closed, before the run ended. Such an error also wraps the context's error
-	// (context.Canceled or context.DeadlineExceeded). What the
+	// or Options.Stop was closed, before the run ended. Such an error
+	// also wraps the context's error (context.Canceled, also for a Stop,
+	// or context.DeadlineExceeded). What the
 	// interruption stopped is not a failure: an action or probe that
 	// answered it with an error of its own does not make the error
 	// ErrAction or a condition's; an interrupted run is resumed, not

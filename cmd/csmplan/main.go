@@ -53,9 +53,9 @@ type command struct {
 	// cancelled (the first Ctrl-C or SIGTERM), once it has left things
 	// consistent: a run's journal and summary (a run lets a mutating
 	// action in flight finish, until the second signal), the simulator's
-	// verdict. Any other
-	// command only reads and prints, and is abandoned at the first signal
-	// (exit 130), even while it is blocked writing to a slow reader.
+	// verdict. Any other command only reads and prints, and is abandoned
+	// at the first signal (exit 130), even while it is blocked writing to
+	// a slow reader.
 	stopsItself bool
 }
 
