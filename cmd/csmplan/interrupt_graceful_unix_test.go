@@ -190,7 +190,7 @@ func TestInterruptLetsTheInstallerFinish(t *testing.T) {
 	if line := r.stderrLine("stopping"); line != want {
 		t.Errorf("stderr line %q, want %q: %v", line, want, r.proc)
 	}
-	if !strings.Contains(r.stderr.String(), "interrupted: resume with 'csmplan run --journal "+r.journal+" --resume'") {
+	if !strings.Contains(r.stderr.String(), "resume with 'csmplan run --journal "+r.journal+" --resume'") {
 		t.Errorf("no resume hint: %v", r.proc)
 	}
 	ended := false
