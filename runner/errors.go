@@ -18,9 +18,10 @@ var (
 	ErrTimeout       = errors.New("timed out")
 	ErrUndo          = errors.New("undo failed")
 	ErrPanic         = errors.New("panic")
-	// ErrInterrupted: the run's context was done (Ctrl-C, a deadline)
-	// before the run ended. Such an error also wraps the context's error
-	// (context.Canceled or context.DeadlineExceeded). What the
+	// ErrInterrupted: the run's context was done (Ctrl-C, a deadline),
+	// or Options.Stop was closed, before the run ended. Such an error
+	// also wraps the context's error (context.Canceled, also for a Stop,
+	// or context.DeadlineExceeded). What the
 	// interruption stopped is not a failure: an action or probe that
 	// answered it with an error of its own does not make the error
 	// ErrAction or a condition's; an interrupted run is resumed, not
@@ -49,7 +50,7 @@ var (
 // interrupted is the error of a run or step stopped, while doing what,
 // because ctx is done.
 func interrupted(ctx context.Context, what string) error {
-	return fmt.Errorf("%w %s: %w", ErrInterrupted, what, ctx.Err())
+	return fmt.Errorf("%w %s: %w", ErrInterrupted, what, context.Cause(ctx))
 }
 
 // StepError is the error of a failed step: which step, where in the

@@ -27,7 +27,13 @@ const (
 	StepEnd        EventKind = "step.end"
 	UndoStart      EventKind = "undo.start"
 	UndoEnd        EventKind = "undo.end"
-	RunEnd         EventKind = "run.end"
+	// RunStopping: Options.Stop was closed; it comes once, before the
+	// run's next event. When a mutating action is in flight, which the
+	// run lets finish, Step, Index, Count, Title and Line name its step,
+	// Attempt its attempt and Message the action; otherwise they are
+	// zero: nothing that changes anything is running.
+	RunStopping EventKind = "run.stopping"
+	RunEnd      EventKind = "run.end"
 )
 
 // Phase says which part of a step a condition belongs to.

@@ -29,7 +29,7 @@ func (r *run) inspect(ctx context.Context, s *plan.Step, sr *StepReport, ev func
 	_, args, timeout, err := r.prepare(s)
 	if err == nil {
 		call := r.call(s, args, 1, ev)
-		ins, err = bounded(ctx, r.clock, timeout, func(ctx context.Context) (actions.Inspection, error) { return insp.Inspect(ctx, call) })
+		ins, err = bounded(ctx, r.clock, timeout, func(ctx context.Context) (actions.Inspection, error) { return insp.Inspect(ctx, call) }, nil, nil)
 		if err != nil {
 			err = fmt.Errorf("%s: inspect: %w", s.Action, err)
 		}

@@ -13,8 +13,14 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/actions/remote"
 	"github.com/csmplan/csmplan/plan"
 )
+
+// settleMargin is how long, beyond the kill grace of the commands it
+// runs (remote.KillGraceOf), a cancelled action has to return before the
+// run abandons it and goes on.
+const settleMargin = 5 * time.Second
 
 // DefaultInterval is the poll interval of a wait that gives none, when the
 // runbook's defaults give none either.
@@ -57,6 +63,16 @@ type Options struct {
 	// When it answers false, or fails, the run stops there, changing
 	// nothing, with an error wrapping ErrDeclined (see PlannedChange).
 	Confirm func(ctx context.Context, changes []PlannedChange) (bool, error)
+	// Stop, when closed, asks the run to stop gracefully: waits, probes
+	// and actions that change nothing are cancelled, no new action
+	// starts, and a mutating action (actions.Spec.Mutates) already
+	// running is let finish: its context is cancelled only when ctx is
+	// done. The journal records its end, so that a resume checks its
+	// postconditions, and the run stops before them. A RunStopping event
+	// says what the run still waits for; the run ends Cancelled with
+	// ErrInterrupted. Nil: only ctx stops the run (cancelling ctx
+	// cancels everything at once, the mutating action included).
+	Stop <-chan struct{}
 }
 
 // Run executes the plan. It returns the report, always non-nil, and an
@@ -100,6 +116,12 @@ type run struct {
 	resumed  map[string]*journalStep
 	changed  bool // dry run: a mutating action would have run
 	interval time.Duration
+	// hard is the run's own context, which cancels mutating actions; the
+	// steps run with one that Options.Stop cancels too (halt). announced:
+	// the RunStopping event went out.
+	hard      context.Context
+	halt      func()
+	announced bool
 	// What a resumed run restored from the journal but cannot use (see
 	// ErrNotRestored): outputs, by step, and vars that held a secret; the
 	// steps found done whose outputs the journal does not have.
@@ -216,6 +238,9 @@ func (r *run) resolveRef(ref *plan.Ref) (any, error) {
 }
 
 func (r *run) emit(e Event) {
+	if e.Kind != RunStart && e.Kind != RunStopping && !r.announced && r.stopAsked() {
+		r.announce(nil, Event{}) // nothing that changes anything is in flight
+	}
 	if len(r.opts.Observers) == 0 {
 		return
 	}
@@ -230,6 +255,8 @@ func (r *run) emit(e Event) {
 }
 
 func (r *run) run(ctx context.Context) (*Report, error) {
+	ctx, release := r.stoppable(ctx)
+	defer release()
 	start := r.clock.Now()
 	rep := &Report{Runbook: r.p.Name, DryRun: r.opts.DryRun, Steps: make([]StepReport, len(r.p.Steps))}
 	r.report = rep
@@ -240,7 +267,7 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 	var errs *multierror.Error
 	var stop error
 	for i, s := range r.p.Steps {
-		if err := ctx.Err(); err != nil {
+		if r.stopAsked() || ctx.Err() != nil {
 			stop = interrupted(ctx, fmt.Sprintf("before step %q", s.ID))
 			break
 		}
@@ -512,6 +539,9 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		if err := r.confirm(ctx, i); err != nil {
 			return end(NotRun, err.Error(), r.stepError(s, 0, err))
 		}
+		if r.stopAsked() || ctx.Err() != nil {
+			return cancelled("before action " + s.Action + " started")
+		}
 		if r.journal != nil {
 			if err := r.journal.actionStart(s.ID, r.values(s, s.Pre)); err != nil {
 				return fail(Failed, 0, err)
@@ -533,6 +563,10 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 				o = Cancelled
 			}
 			return fail(o, attempt, err)
+		}
+		if len(s.Post) > 0 && (r.stopAsked() || ctx.Err() != nil) {
+			// Its end is in the journal: a resume checks the postconditions.
+			return cancelled("after action " + s.Action + " ended, before its postconditions")
 		}
 	}
 	if len(s.Post) > 0 {
@@ -663,12 +697,22 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 			backoff = retry.Backoff
 		}
 	}
+	// A mutating action runs with the run's own context: a Stop lets it
+	// finish, and says so (RunStopping) while it runs.
+	actx, stop := ctx, (<-chan struct{})(nil)
+	if spec, _ := r.reg.Spec(actions.KindAction, s.Action); spec.Mutates {
+		actx, stop = r.hard, r.opts.Stop
+	}
 	for n := 1; ; n++ {
 		call := r.call(s, args, n, ev)
 		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Timeout: timeout, Message: s.Action})
 		t0 := r.clock.Now()
-		out, err := bounded(ctx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) })
-		stopped := ctx.Err() != nil // the run was interrupted while the attempt ran
+		if r.announced {
+			stop = nil
+		}
+		onStop := func() { r.announce(ev, Event{Attempt: n, Line: s.ActionPos.Line, Message: s.Action}) }
+		out, err := bounded(actx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) }, stop, onStop)
+		stopped := actx.Err() != nil // the run was interrupted while the attempt ran
 		took := r.clock.Now().Sub(t0)
 		a := Attempt{N: n, Duration: took}
 		if err != nil {
@@ -680,7 +724,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 			return out, n, nil
 		}
 		if stopped {
-			return nil, n, interrupted(ctx, "while action "+s.Action+" ran")
+			return nil, n, interrupted(actx, "while action "+s.Action+" ran")
 		}
 		err = fmt.Errorf("%w: %s: %w", ErrAction, s.Action, err)
 		if n >= attempts || actions.IsPermanent(err) {
@@ -688,6 +732,10 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 				err = fmt.Errorf("%w (after %d attempts)", err, n)
 			}
 			return nil, n, err
+		}
+		if actx != ctx && (r.stopAsked() || ctx.Err() != nil) && actx.Err() == nil {
+			// The attempt ended by itself: its failure is recorded.
+			return nil, n, fmt.Errorf("%w (not retried: the run was asked to stop)", err)
 		}
 		if ctx.Err() != nil {
 			return nil, n, interrupted(ctx, "while waiting to retry action "+s.Action)
@@ -710,10 +758,13 @@ type result[T any] struct {
 }
 
 // bounded calls f (an action's Run, an Inspector's Inspect) once, bounded
-// by timeout on clock, recovering panics. A function that ignores its
-// context is abandoned when the context is done.
-func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Duration, f func(context.Context) (T, error)) (T, error) {
-	if timeout <= 0 && ctx.Done() == nil {
+// by timeout on clock, recovering panics. Once the context is done, f has
+// the time its commands have to end (remote.KillGraceOf, plus
+// settleMargin) to return; a function that ignores its context is then
+// abandoned. When stop is closed while f runs, onStop is called, once,
+// from this goroutine.
+func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Duration, f func(context.Context) (T, error), stop <-chan struct{}, onStop func()) (T, error) {
+	if timeout <= 0 && ctx.Done() == nil && stop == nil {
 		// Nothing can interrupt f: call it on this goroutine.
 		return protect(ctx, f)
 	}
@@ -728,13 +779,24 @@ func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Durat
 		done <- result[T]{v, err}
 	}()
 	var res result[T]
-	select {
-	case res = <-done:
-	case <-actx.Done():
+wait:
+	for {
 		select {
 		case res = <-done:
-		default:
-			res.err = actx.Err()
+			break wait
+		case <-stop:
+			onStop()
+			stop = nil
+		case <-actx.Done():
+			// Real processes end on the wall clock, not the run's.
+			t := time.NewTimer(max(remote.KillGraceOf(ctx), 0) + settleMargin)
+			select {
+			case res = <-done:
+			case <-t.C:
+				res.err = actx.Err()
+			}
+			t.Stop()
+			break wait
 		}
 	}
 	if res.err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {

@@ -21,9 +21,12 @@ const DefaultWaitDelay = 5 * time.Second
 // an empty Dir means the current directory.
 //
 // Each command runs in its own process group. When ctx is done the whole
-// group is killed with SIGKILL, so children the command started (a shell's
-// pipeline, a script's helpers) die with it, and Run returns an error
-// wrapping ctx.Err().
+// group gets SIGTERM, so that children the command started (a shell's
+// pipeline, an installer's helpers) hear it too, and SIGKILL once
+// [Local.KillGrace] has passed, or at once when the command has exited
+// and left some of them behind; Run returns an error wrapping ctx.Err().
+// On systems without process groups and SIGTERM (Windows) the command
+// itself is killed at once.
 //
 // The zero value is ready to use.
 type Local struct {
@@ -34,6 +37,11 @@ type Local struct {
 	// code with an error wrapping exec.ErrWaitDelay. Zero means
 	// DefaultWaitDelay; a negative value is treated as zero.
 	WaitDelay time.Duration
+	// KillGrace is how long a cancelled command's process group has,
+	// after SIGTERM, to exit before SIGKILL. Zero means the grace that
+	// ctx carries (see [WithKillGrace]), else DefaultKillGrace; a
+	// negative value means SIGKILL at once.
+	KillGrace time.Duration
 }
 
 var _ Executor = Local{}
@@ -51,7 +59,8 @@ func (l Local) Run(ctx context.Context, cmd Command) (int, error) {
 		return -1, fmt.Errorf("remote: local: %s not started: %w", prog, err)
 	}
 
-	c := exec.CommandContext(ctx, prog, cmd.Argv[1:]...)
+	// Not exec.CommandContext: cancellation is Run's own (terminate).
+	c := exec.Command(prog, cmd.Argv[1:]...)
 	if len(cmd.Env) > 0 {
 		// Later duplicates win in os/exec, so Env overrides inherited values.
 		c.Env = append(os.Environ(), envList(cmd.Env)...)
@@ -59,7 +68,7 @@ func (l Local) Run(ctx context.Context, cmd Command) (int, error) {
 	c.Dir = cmd.Dir
 	c.Stdout = cmd.Stdout
 	c.Stderr = cmd.Stderr
-	killGroupOnCancel(c)
+	newGroup(c)
 	c.WaitDelay = l.WaitDelay
 	if c.WaitDelay <= 0 {
 		c.WaitDelay = DefaultWaitDelay
@@ -115,8 +124,39 @@ func (l Local) Run(ctx context.Context, cmd Command) (int, error) {
 		return -1, fmt.Errorf("remote: local: start %s: %w", prog, err)
 	}
 
+	exited := make(chan struct{})
+	signalled := make(chan bool, 1)
+	go func() { signalled <- terminate(ctx, c, killGrace(ctx, l.KillGrace), exited) }()
 	err = c.Wait()
+	close(exited)
+	if <-signalled {
+		return -1, fmt.Errorf("remote: local: %s: %w", prog, ctx.Err())
+	}
 	return localResult(ctx, prog, c.WaitDelay, c.ProcessState, err)
+}
+
+// terminate waits until ctx is done or the command has exited (exited is
+// closed once Wait has returned). When ctx is done first, it sends
+// SIGTERM to the command's group, then SIGKILL when grace has passed or
+// when the command has exited, whichever comes first, and returns true.
+func terminate(ctx context.Context, c *exec.Cmd, grace time.Duration, exited <-chan struct{}) bool {
+	select {
+	case <-exited:
+		return false
+	case <-ctx.Done():
+	}
+	if grace > 0 {
+		_ = signalGroup(c, false)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-exited:
+			// What the command left behind is killed.
+		}
+	}
+	_ = signalGroup(c, true)
+	return true
 }
 
 // localResult turns the outcome of exec.Cmd.Wait into Run's results.

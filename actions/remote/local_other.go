@@ -2,8 +2,20 @@
 
 package remote
 
-import "os/exec"
+import (
+	"errors"
+	"os"
+	"os/exec"
+)
 
-// killGroupOnCancel keeps os/exec's cancellation, which kills the process
-// itself: this system has no process groups to kill as one.
-func killGroupOnCancel(*exec.Cmd) {}
+// newGroup does nothing: this system has no process groups.
+func newGroup(*exec.Cmd) {}
+
+// signalGroup kills the command itself, whatever kill says: this system
+// has no SIGTERM to send first.
+func signalGroup(c *exec.Cmd, _ bool) error {
+	if err := c.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	return nil
+}

@@ -4,21 +4,27 @@ package remote
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"syscall"
 )
 
-// killGroupOnCancel starts c in a process group of its own and makes its
-// cancellation kill the whole group: an installer's children go with it.
-func killGroupOnCancel(c *exec.Cmd) {
+// newGroup makes c start in a process group of its own, which signalGroup
+// signals as one: an installer's children hear what it hears.
+func newGroup(c *exec.Cmd) {
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.Cancel = func() error {
-		// The child is the leader of its own group: -pid names the group.
-		err := syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		if errors.Is(err, syscall.ESRCH) {
-			return os.ErrProcessDone
-		}
-		return err
+}
+
+// signalGroup sends SIGTERM, or SIGKILL when kill is set, to the process
+// group of c, a started command. A group that is gone is no error.
+func signalGroup(c *exec.Cmd, kill bool) error {
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
 	}
+	// The child is the leader of its own group: -pid names the group.
+	err := syscall.Kill(-c.Process.Pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	return err
 }

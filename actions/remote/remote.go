@@ -2,8 +2,10 @@
 // over SSH with golang.org/x/crypto/ssh (known_hosts verified, key file or
 // agent). A command is always an argv list, never a shell string.
 //
-// [Local] runs the program directly, in its own process group, and kills the
-// group when the context ends. [SSH] (built with [NewSSH]) sends the argv to
+// [Local] runs the program directly, in its own process group; when the
+// context ends it sends the group SIGTERM, then SIGKILL after a grace
+// ([DefaultKillGrace], [WithKillGrace]), so that an installer can stop
+// cleanly and its children with it. [SSH] (built with [NewSSH]) sends the argv to
 // the remote login shell quoted with [Quote], so every element arrives as
 // one word, byte for byte. Both implement [Executor].
 package remote

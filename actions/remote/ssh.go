@@ -73,6 +73,11 @@ type SSHConfig struct {
 	// the server to end the session before dropping the connection. Zero
 	// means DefaultSSHTimeout (15s).
 	Timeout time.Duration
+	// KillGrace is how long a cancelled command has, after SIGTERM, to
+	// end before SIGKILL. Zero means the grace that ctx carries (see
+	// [WithKillGrace]), else DefaultKillGrace; a negative value means
+	// SIGKILL at once.
+	KillGrace time.Duration
 }
 
 // String renders the configuration for logs, without the password.
@@ -200,9 +205,10 @@ func (s *SSH) Close() error {
 
 // Run runs cmd on the remote host and returns its exit status; a command
 // killed by a signal reports 128 plus the signal number. When ctx is done,
-// Run sends SIGKILL to the command, closes its session, and returns -1 and an
-// error wrapping ctx.Err(). Errors name the target and never contain the
-// password or key material.
+// Run sends SIGTERM to the command and, unless it ends within
+// [SSHConfig.KillGrace], SIGKILL; it then closes its session, and returns -1
+// and an error wrapping ctx.Err(). Errors name the target and never contain
+// the password or key material.
 //
 // OpenSSH's sshd delivers the signal to the command's process group, but
 // only in sessions with privilege separation: for a root login it ignores
@@ -236,6 +242,17 @@ func (s *SSH) Run(ctx context.Context, cmd Command) (int, error) {
 
 	// Best effort: servers that ignore "signal" still end the command when
 	// the session closes (its pipes close).
+	err = fmt.Errorf("remote: ssh %s: %s: %w", s, prog, ctx.Err())
+	if grace := killGrace(ctx, s.cfg.KillGrace); grace > 0 {
+		_ = sess.Signal(ssh.SIGTERM)
+		t := time.NewTimer(grace)
+		select {
+		case <-done:
+			t.Stop()
+			return -1, err
+		case <-t.C:
+		}
+	}
 	_ = sess.Signal(ssh.SIGKILL)
 	_ = sess.Close()
 	timer := time.NewTimer(s.cfg.Timeout)
@@ -249,7 +266,7 @@ func (s *SSH) Run(ctx context.Context, cmd Command) (int, error) {
 		s.drop(client)
 		<-done
 	}
-	return -1, fmt.Errorf("remote: ssh %s: %s: %w", s, prog, ctx.Err())
+	return -1, err
 }
 
 // start opens a session on the shared connection (reconnecting once if it

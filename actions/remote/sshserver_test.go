@@ -110,8 +110,9 @@ type execRecord struct {
 // testServer is an SSH server on 127.0.0.1 built with x/crypto/ssh. It
 // handles "exec" requests by running the command with /bin/sh -c on this
 // machine (in its own process group), forwards stdin/stdout/stderr, answers
-// with "exit-status", and kills the process group on a "signal" request or
-// when the client closes the channel.
+// with "exit-status", sends the process group the signal a "signal" request
+// names (TERM or KILL; any other is KILL), and kills the group when the
+// client closes the channel.
 type testServer struct {
 	t       *testing.T
 	addr    string
@@ -245,11 +246,12 @@ func (s *testServer) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		cmd      *exec.Cmd
 		finished = make(chan struct{})
 	)
-	killGroup := func() {
+	signalGroup := func(sig syscall.Signal) {
 		if cmd != nil {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(-cmd.Process.Pid, sig)
 		}
 	}
+	killGroup := func() { signalGroup(syscall.SIGKILL) }
 	for req := range reqs {
 		switch req.Type {
 		case "exec":
@@ -272,7 +274,12 @@ func (s *testServer) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				s.finishCommand(ch, c, payload.Command)
 			}()
 		case "signal":
-			killGroup()
+			var payload struct{ Signal string }
+			sig := syscall.SIGKILL
+			if ssh.Unmarshal(req.Payload, &payload) == nil && payload.Signal == string(ssh.SIGTERM) {
+				sig = syscall.SIGTERM
+			}
+			signalGroup(sig)
 			if req.WantReply {
 				_ = req.Reply(true, nil)
 			}

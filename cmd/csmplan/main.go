@@ -17,9 +17,7 @@ import (
 	"flag"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/csmplan/csmplan/schema"
 )
@@ -44,6 +42,9 @@ type env struct {
 	exe        string // this program, for commands that re-run it
 	// in reads stdin for the operator's answers (see answer).
 	in *bufio.Reader
+	// force is cancelled by the second signal; the commands get a
+	// context that the first cancels (see interrupt.go). Nil: the same.
+	force context.Context
 }
 
 type command struct {
@@ -52,10 +53,12 @@ type command struct {
 	summary string
 	run     func(ctx context.Context, e *env, args []string) int
 	// stopsItself says that the command ends by itself when ctx is
-	// cancelled (Ctrl-C, SIGTERM), once it has left things consistent: a
-	// run's journal and summary, the simulator's verdict. Any other
-	// command only reads and prints, and is abandoned at the first signal
-	// (exit 130), even while it is blocked writing to a slow reader.
+	// cancelled (the first Ctrl-C or SIGTERM), once it has left things
+	// consistent: a run's journal and summary (a run lets a mutating
+	// action in flight finish, until the second signal), the simulator's
+	// verdict. Any other command only reads and prints, and is abandoned
+	// at the first signal (exit 130), even while it is blocked writing to
+	// a slow reader.
 	stopsItself bool
 }
 
@@ -73,18 +76,18 @@ func commands() []command {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The first Ctrl-C cancels the run cleanly; a second one kills at once.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
 	keepRunningOnClosedOutput()
 	exe, _ := os.Executable()
 	e := &env{stdin: os.Stdin, stdout: newOutputWriter(os.Stdout), stderr: newOutputWriter(os.Stderr), getenv: os.Getenv,
 		lookupEnv: os.LookupEnv, unsetenv: os.Unsetenv,
 		isTerminal: func() bool { return isTerminal(os.Stdout) && isTerminal(os.Stdin) }, exe: exe}
+	if len(os.Args) > 1 && os.Args[1] == simControlCommand {
+		// The simulated installer dies of the signals as a program would.
+		os.Exit(cmdSimControl(context.Background(), e, os.Args[2:]))
+	}
+	// The first Ctrl-C stops gently, the second forces, the third exits.
+	ctx, force := interrupts()
+	e.force = force
 	os.Exit(mainArgs(ctx, e, os.Args[1:]))
 }
 

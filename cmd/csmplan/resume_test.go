@@ -10,7 +10,7 @@ import (
 )
 
 // TestResumeTwiceInstallsOnce is issue 10's repro through the binary: an
-// upgrade of a standalone simulated pair is interrupted (Ctrl-C) while the
+// upgrade of a standalone simulated pair is interrupted (Ctrl-C twice) while the
 // primary's installer runs, resumed, interrupted again while the resume
 // waits for the installer to take effect, and resumed again: the installer
 // runs once on each server (it used to run a second time on the primary),
@@ -27,9 +27,9 @@ func TestResumeTwiceInstallsOnce(t *testing.T) {
 	sim := startSim(t, ctx, dir, "--install-time", "10s")
 	args := []string{"run", "--params", sim.params, "--journal", journal}
 
-	run := start(t, ctx, dir, args...)
+	run := start(t, ctx, dir, append(args, "--json")...)
 	run.waitFor(installWait...)
-	run.signal(os.Interrupt)
+	run.forceStop() // the first Ctrl-C would let csm.install finish
 	if code := run.exitCode(10 * time.Second); code != exitInterrupted {
 		t.Fatalf("first run: exit code %d, want %d: %v", code, exitInterrupted, run)
 	}

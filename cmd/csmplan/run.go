@@ -37,6 +37,7 @@ type runFlags struct {
 	from        string
 	only        multiFlag
 	outputFlags
+	killGrace   time.Duration
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
@@ -49,6 +50,7 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 	fs.StringVar(&f.from, "from", "", "start at the step with this `ID`: the steps before it are skipped by the operator\n(for an upgrade half done without a journal; each step that runs is still guarded by its preconditions)")
 	fs.Var(&f.only, "only", "run only the step with this `ID` (repeatable, or IDs separated by commas); the others are skipped by the operator")
 	f.outputFlags.register(fs, withRun)
+	fs.DurationVar(&f.killGrace, "kill-grace", 0, "how long a command that a second Ctrl-C stops has, after SIGTERM, before SIGKILL\n(default 10s; negative: SIGKILL at once)")
 	if withRun {
 		fs.StringVar(&f.journal, "journal", "", "record the run in `FILE` (JSON lines, synced at each step) so that it can be resumed")
 		fs.BoolVar(&f.resume, "resume", false, "resume the run recorded in the --journal file: done steps are skipped")
@@ -58,7 +60,7 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 }
 
 func cmdRun(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "run", "[RUNBOOK]", "Run a runbook, by default the built-in CSM HA upgrade. Progress is shown\nstep by step; a failure shows the condition evidence and the runbook line.\nExit 0 success, 1 the run failed, 2 usage or load error, 130 interrupted\n(resume with --journal FILE --resume). Errors go to stderr.\n\nOn a terminal, waits and actions that run long without a word (an installer)\nare redrawn in place, cut to the terminal's width (TIOCGWINSZ, else $COLUMNS,\nelse 80); off a terminal, such an action gets a plain line every minute.\n"+eventsHelp+"\n\nTry: csmplan run --simulate")
+	fs := newFlags(e, "run", "[RUNBOOK]", "Run a runbook, by default the built-in CSM HA upgrade. Progress is shown\nstep by step; a failure shows the condition evidence and the runbook line.\nExit 0 success, 1 the run failed, 2 usage or load error, 130 interrupted\n(resume with --journal FILE --resume). Errors go to stderr.\n\nOn a terminal, waits and actions that run long without a word (an installer)\nare redrawn in place, cut to the terminal's width (TIOCGWINSZ, else $COLUMNS,\nelse 80); off a terminal, such an action gets a plain line every minute.\n\n\nInterrupts: the first Ctrl-C (or SIGTERM) stops the run gently: waits and\nchecks are cancelled and no new action starts, but an action that changes\nsomething (an installer) is let finish, and its end journaled; the second\nstops it too (its commands get SIGTERM, then SIGKILL after --kill-grace);\nthe third exits at once.\n"+eventsHelp+"\n\nTry: csmplan run --simulate")
 	var f runFlags
 	f.register(fs, true)
 	rest, code, ok := parse(e, fs, args)
@@ -134,10 +136,16 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	}
 	defer d.close()
 	progressOut := d.out
+	// What a stop waits for is said first, before the events go out.
+	opts.Observers = append(opts.Observers, stoppingObserver(e, f.killGrace))
 	opts.Observers = append(opts.Observers, d.observers...)
 	opts.Approver = approver(e, f.yes, progressOut, d.prog.hold)
 	opts.Confirm = confirmer(e, f, progressOut, d.prog.hold)
-	rep, err := runner.Run(ctx, p, opts)
+	opts.Stop = ctx.Done() // the first signal; the second cancels rctx
+	rctx := runContext(ctx, e, f.killGrace)
+	endNotice := forcedNotice(rctx, e, f.killGrace)
+	rep, err := runner.Run(rctx, p, opts)
+	endNotice()
 	d.stop()
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
