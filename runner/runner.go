@@ -148,7 +148,7 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		}
 	}
 	if r.journal != nil {
-		if err := r.journal.begin(p, params); err != nil {
+		if err := r.journal.begin(p, params, r.clock, r.reg); err != nil {
 			return nil, r.red.Error(err)
 		}
 		r.resumed = r.journal.previous
@@ -192,7 +192,7 @@ func (r *run) resolveRef(ref *plan.Ref) (any, error) {
 }
 
 func (r *run) emit(e Event) {
-	if len(r.opts.Observers) == 0 {
+	if len(r.opts.Observers) == 0 && r.journal == nil {
 		return
 	}
 	e.Time = r.clock.Now()
@@ -200,6 +200,9 @@ func (r *run) emit(e Event) {
 	e.DryRun = r.opts.DryRun
 	e.Message = r.red.String(e.Message)
 	e.Error = r.red.String(e.Error)
+	if r.journal != nil {
+		r.journal.observe(e)
+	}
 	for _, o := range r.opts.Observers {
 		o.Observe(e)
 	}
@@ -340,7 +343,7 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			e.Error = err.Error()
 		}
 		if r.journal != nil && ctx.Err() == nil {
-			if jerr := r.journal.stepEnd(s.ID, o, r.values(s, s.Pre, s.Post)); jerr != nil && err == nil {
+			if jerr := r.journal.stepEnd(s.ID, o, r.values(s, s.Pre, s.Post), sr); jerr != nil && err == nil {
 				err = jerr
 			}
 		}
