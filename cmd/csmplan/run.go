@@ -35,6 +35,7 @@ type runFlags struct {
 	simulate    bool
 	faults      multiFlag
 	installTime time.Duration
+	report      reportFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
@@ -49,6 +50,7 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 		fs.BoolVar(&f.resume, "resume", false, "resume the run recorded in the --journal file: done steps are skipped")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "run no action that changes anything; say what would run, skip or block")
 		fs.BoolVar(&f.yes, "yes", false, "approve manual approval steps without asking")
+		f.report.register(fs)
 	}
 }
 
@@ -78,6 +80,10 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags) int {
 	if f.resume && f.journal == "" {
 		printf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
+		return exitUsage
+	}
+	if err := checkReport(f); err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
 	}
 	if (len(f.faults) > 0 || f.installTime != 0) && !f.simulate {
@@ -113,8 +119,14 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE, secret ones with -p NAME=@FILE or CSMPLAN_PARAM_<NAME>; 'csmplan doc' lists them.\n")
 		return exitUsage
 	}
-	if f.journal != "" && !f.dryRun {
-		j, err := runner.OpenJournal(f.journal, f.resume)
+	journal, cleanup, err := prepareReport(f)
+	if err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
+	}
+	defer cleanup()
+	if journal != "" && !f.dryRun {
+		j, err := runner.OpenJournal(journal, f.resume)
 		if err != nil {
 			printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 			return exitUsage
@@ -160,6 +172,9 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if sim != nil {
 		printf(progressOut, "%s\n", sim.pair.WindowSummary())
 		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
+	}
+	if !finishReport(e, f, opts.Journal, sim, err == nil && !f.dryRun) && code == exitOK {
+		code = exitFailed
 	}
 	if o, ok := e.stdout.(outputLoser); ok {
 		if at, werr := o.lost(); werr != nil {

@@ -87,7 +87,7 @@ const (
 )
 
 func (r *Record) timeline() timeline {
-	tl := timeline{Width: tlWidth, Left: tlLeft, Plot: tlWidth - tlLeft - 20}
+	tl := timeline{Width: tlWidth, Left: tlLeft, Plot: tlWidth - tlLeft - 50}
 	start, end := r.Start, r.End
 	for _, s := range r.Steps {
 		for _, t := range []time.Time{s.Start, s.End} {
@@ -205,6 +205,7 @@ pre{background:#fff;border:1px solid #dde1e7;padding:10px;overflow:auto;white-sp
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;font-size:12px;color:#fff;background:#7a8294}
 .badge.ok{background:#1f8a4c}.badge.fail{background:#c0392b}.badge.skip{background:#8a93a6}.badge.other{background:#b7791f}
 .summary td:first-child{width:170px;color:#5b6475}
+.names td:first-child{white-space:nowrap;width:1%}
 details{background:#fff;border:1px solid #dde1e7;margin:6px 0;padding:6px 10px}
 summary{cursor:pointer}
 ul{margin:6px 0;padding-left:20px}
@@ -236,7 +237,7 @@ svg .bad{stroke:#c0392b;stroke-width:2}
 {{if .Error}}<tr><td>Error</td><td><pre>{{.Error}}</pre></td></tr>{{end}}
 </table>
 
-<h2>Timeline</h2>
+<h2 id="timeline">Timeline</h2>
 {{with .Timeline}}{{if .Empty}}<p class="muted">No times recorded (a journal of format 3).</p>{{else}}
 <div class="legend"><span><i style="background:#bfe5cd"></i>step</span><span><i style="background:#e0a526"></i>condition wait</span><span><i style="background:#6b2fb3"></i>mutating action (installer, takeover...)</span><span><i style="background:#2f6fd0"></i>other action</span><span><i style="background:#f3b8b1"></i>failed step</span></div>
 <svg viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="Timeline of the run">
@@ -247,22 +248,22 @@ svg .bad{stroke:#c0392b;stroke-width:2}
 {{end}}{{range .Attempts}}<rect class="{{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}"><title>{{.Title}}</title></rect>
 {{end}}{{end}}</svg>{{end}}{{end}}
 
-<h2>Versions and saved values</h2>
-{{if .Values}}<table><tr><th>Name</th><th>Value</th></tr>
+<h2 id="values">Versions and saved values</h2>
+{{if .Values}}<table class="names"><tr><th>Name</th><th>Value</th></tr>
 {{range .Values}}<tr><td><code>{{.Name}}</code></td><td><code>{{short .Value}}</code></td></tr>
 {{end}}</table>{{else}}<p class="muted">None recorded.</p>{{end}}
 
-<h2>Backups</h2>
-{{if .Backups}}<table><tr><th>Step</th><th>File</th><th>SHA-256</th><th>Bytes</th></tr>
+<h2 id="backups">Backups</h2>
+{{if .Backups}}<table class="names"><tr><th>Step</th><th>File</th><th>SHA-256</th><th>Bytes</th></tr>
 {{range .Backups}}<tr><td><code>{{.Step}}</code></td><td><code>{{.File}}</code></td><td><code>{{.SHA256}}</code></td><td>{{.Size}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">None recorded.</p>{{end}}
 
-<h2>Params</h2>
-{{if .Params}}<table><tr><th>Name</th><th>Value</th></tr>
+<h2 id="params">Params</h2>
+{{if .Params}}<table class="names"><tr><th>Name</th><th>Value</th></tr>
 {{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{if .Secret}}<em>{{redacted}}</em> (secret){{else if eq .Value nil}}<em>not recorded (journal of format 3)</em>{{else}}<code>{{short .Value}}</code>{{end}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">None.</p>{{end}}
 
-<h2>Steps</h2>
+<h2 id="steps">Steps</h2>
 <table><tr><th>#</th><th>Step</th><th>Outcome</th><th>Start</th><th>Duration</th><th>Attempts</th></tr>
 {{range $i, $s := .Steps}}<tr><td>{{add $i 1}}</td><td><code>{{.ID}}</code> {{.Title}}</td><td><span class="badge {{cls .Outcome}}">{{.Outcome}}</span>{{if .Operator}} by the operator{{end}}</td><td>{{clock .Start}}</td><td>{{stepdur $s}}</td><td>{{len .Attempts}}</td></tr>
 {{end}}</table>
@@ -272,11 +273,11 @@ svg .bad{stroke:#c0392b;stroke-width:2}
 {{end}}{{range .Attempts}}<li>attempt {{.N}} of <code>{{.Action}}</code>: {{clock .Start}} to {{clock .End}}{{if .Duration}} ({{dur .Duration}}){{end}}{{if .Unfinished}}: no end recorded{{else if .Error}}: failed: {{.Error}}{{else}}: returned{{end}}</li>
 {{end}}</ul></details>
 {{end}}{{end}}
-{{if .Simulated}}<h2>Simulator's verdict</h2>
+{{if .Simulated}}<h2 id="simulation">Simulator's verdict</h2>
 <pre>{{.Simulation}}</pre>{{end}}
 {{if .Notes}}<h2>Notes</h2><ul>{{range .Notes}}<li><code>{{.Key}}</code>: <code>{{short .Value}}</code></li>{{end}}</ul>{{end}}
 
-<h2>Runs</h2>
+<h2 id="runs">Runs</h2>
 <table><tr><th>#</th><th>Start</th><th>End</th><th>Outcome</th><th>By</th><th>Journal format</th></tr>
 {{range $i, $r := .Runs}}<tr><td>{{add $i 1}}</td><td>{{when .Start}}</td><td>{{when .End}}</td><td>{{if .Outcome}}{{.Outcome}}{{else}}not ended{{end}}</td><td>{{unknown .User}} on {{unknown .Host}}</td><td><code>{{.Format}}</code></td></tr>
 {{end}}</table>

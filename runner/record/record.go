@@ -49,8 +49,8 @@ type Record struct {
 	Params []Param `json:"params"`
 	// Values are what the run kept: the vars its conditions saved and its
 	// steps' outputs: version_before and version_after first, then the
-	// other vars whose name says version, then the other vars, then the
-	// outputs.
+	// other vars whose name says version (those that say before first),
+	// then the other vars, then the outputs.
 	Values []Value `json:"values"`
 	// Backups are the files written by actions that output a file and its
 	// sha256 (csm.backup).
@@ -379,10 +379,12 @@ func (b *builder) finish() *Record {
 			return 0
 		case v.Var && v.Name == "version_after":
 			return 1
-		case v.Var && strings.Contains(v.Name, "version"):
+		case v.Var && strings.Contains(v.Name, "version") && strings.Contains(v.Name, "before"):
 			return 2
+		case v.Var && strings.Contains(v.Name, "version"):
+			return 3
 		}
-		return 3
+		return 4
 	}
 	slices.SortStableFunc(r.Values, func(a, b Value) int { return cmp.Compare(first(a), first(b)) })
 	r.Params = nonNil(r.Params)
