@@ -126,16 +126,28 @@ func knownFormat(f string) bool { return f == journalFormat || f == journalForma
 //
 // # Format
 //
-// Each line is a JSON object whose "type" is one of: "run" (a run or a
-// resume began: the format, the runbook's digest and its params'),
+// Each line is a JSON object (a [JournalEntry]) whose "type" is one of:
+// "run" (a run or a resume began: the format, the runbook's name, title,
+// digest and steps, its params' digests and, in "values", the params in
+// clear with the secret ones [Redacted], the user and the host),
 // "step.start", "action.start" (synced; with the vars the step's
-// preconditions saved), "action.end" (synced; outcome "succeeded" with
-// the action's outputs, or "failed" with its error; none when the run was
-// interrupted), "inspect" (what an Inspector found: "inspection", and
-// "error"), "step.end" (synced; the step's outcome, outputs and saved
-// vars, and "outputs_lost" when its outputs are unknown) and "run.end".
-// Outputs and vars that held a secret are written redacted and named in
+// preconditions saved), "attempt.start" and "attempt.end" (each attempt of
+// the action, with its duration and error), "action.end" (synced; outcome
+// "succeeded" with the action's outputs, or "failed" with its error; none
+// when the run was interrupted), "wait" (a condition checked more than
+// once: its evidence and how long it waited), "inspect" (what an
+// Inspector found: "inspection", and "error"), "step.end" (synced; the
+// step's outcome, reason, duration, the evidence of its conditions, its
+// outputs and saved vars, and "outputs_lost" when its outputs are
+// unknown), "run.end" and "note" (an annotation, see Note). Every line has
+// the "time" it was written, from the run's clock (RFC 3339, UTC),
+// durations are in milliseconds ("duration_ms", "waited_ms"). Outputs
+// and vars that held a secret are written redacted and named in
 // "redacted_outputs" and "redacted_vars".
+//
+// This is format 4 ("csmplan-journal/4"). A journal of format 3, which
+// had no times and no params in clear, is still read and resumed: the
+// resumed run appends records of format 4.
 type Journal struct {
 	path     string
 	f        *os.File
