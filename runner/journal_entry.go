@@ -156,9 +156,13 @@ func (j *Journal) describe(rec *journalRecord, p *plan.Plan, params map[string]a
 	j.mu.Unlock()
 }
 
-// currentUser is the name of the user running this process.
+// currentUser is the name of the user running this process, and the
+// user who ran sudo, if so.
 func currentUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
+		if su := os.Getenv("SUDO_USER"); su != "" && su != u.Username {
+			return u.Username + " (sudo by " + su + ")"
+		}
 		return u.Username
 	}
 	for _, k := range []string{"USER", "USERNAME", "LOGNAME"} {

@@ -125,9 +125,13 @@ func (r *Record) timeline() timeline {
 		}
 		return max(x(b)-x(a), 2)
 	}
+	layout := "15:04:05"
+	if span < 20*time.Second { // ticks less than 5s apart: tell them apart
+		layout = "15:04:05.000"
+	}
 	for i := 0; i <= 4; i++ {
 		at := start.Add(span * time.Duration(i) / 4)
-		tl.Ticks = append(tl.Ticks, tick{X: x(at), Label: at.UTC().Format("15:04:05")})
+		tl.Ticks = append(tl.Ticks, tick{X: x(at), Label: at.UTC().Format(layout)})
 	}
 	y := tlTop
 	for _, s := range r.Steps {
