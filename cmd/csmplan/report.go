@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -66,9 +67,10 @@ func prepareReport(f *runFlags) (string, func(), error) {
 }
 
 // finishReport notes the simulator's verdict in the run's journal (when
-// simulated), closes the journal and writes the change record from it.
+// simulated), closes the journal and writes the change record from it,
+// saying so on out (where the run's progress goes).
 // It returns false when the record could not be written.
-func finishReport(e *env, f *runFlags, j *runner.Journal, sim *simulation, completed bool) bool {
+func finishReport(e *env, out io.Writer, f *runFlags, j *runner.Journal, sim *simulation, completed bool) bool {
 	if j == nil {
 		return true
 	}
@@ -96,7 +98,7 @@ func finishReport(e *env, f *runFlags, j *runner.Journal, sim *simulation, compl
 		printf(e.stderr, "csmplan run: --report: %v\n", err)
 		return false
 	}
-	printf(e.stdout, "change record written to %s\n", f.report.file)
+	printf(out, "change record written to %s\n", f.report.file)
 	return ok
 }
 

@@ -150,6 +150,21 @@ func TestRunReportWithoutJournal(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("the run left %d files, want only the record", len(entries))
 	}
+	// The temporary journal is gone: no csmplan-record-* directory stays
+	// in the run's TMPDIR.
+	tmp := t.TempDir()
+	cliEnv(t, dir, []string{"TMPDIR=" + tmp}, "run", "--simulate", "-p", "maintain_dr=false", "--report", "r2.md").want(t, exitOK, "stdout", "change record written to r2.md")
+	if left, _ := filepath.Glob(filepath.Join(tmp, "csmplan-record-*")); len(left) != 0 {
+		t.Errorf("the temporary journal stays: %v", left)
+	}
+	// With --json, stdout holds only the events.
+	js := cli(t, dir, "run", "--simulate", "-p", "maintain_dr=false", "--json", "--report", "r.json")
+	js.want(t, exitOK, "stderr", "change record written to r.json")
+	for _, line := range strings.Split(strings.TrimSpace(js.stdout), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("stdout of --json has a line that is no JSON: %q", line)
+		}
+	}
 	cli(t, dir, "run", "--report", "r.txt").want(t, exitUsage, "stderr", "--report r.txt: give a file ending .md, .json or .html, or --report-format")
 	cli(t, dir, "run", "--report", "r.md", "--report-format", "pdf").want(t, exitUsage, "stderr", `unknown record format "pdf"`)
 	cli(t, dir, "run", "--report-format", "md").want(t, exitUsage, "stderr", "--report-format needs --report FILE")

@@ -173,7 +173,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		printf(progressOut, "%s\n", sim.pair.WindowSummary())
 		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
 	}
-	if !finishReport(e, f, opts.Journal, sim, err == nil && !f.dryRun) && code == exitOK {
+	if !finishReport(e, progressOut, f, opts.Journal, sim, err == nil && !f.dryRun) && code == exitOK {
 		code = exitFailed
 	}
 	if o, ok := e.stdout.(outputLoser); ok {

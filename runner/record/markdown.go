@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
@@ -251,10 +252,13 @@ func code(s string) string {
 	return fence + pad + s + pad + fence
 }
 
-// controls replaces the control characters of s but newlines with U+FFFD.
+// controls replaces with U+FFFD the control characters of s but line
+// breaks and tabs, and the invisible format characters (such as the
+// bidirectional overrides, which would show a reader other text than
+// the record holds).
 func controls(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 {
+		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 || unicode.Is(unicode.Cf, r) {
 			return '\uFFFD'
 		}
 		return r

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 )
 
@@ -561,4 +562,36 @@ func (w Wait) MarshalJSON() ([]byte, error) {
 		End        string `json:"end"`
 		DurationMS int64  `json:"duration_ms"`
 	}{plain(w), ts(w.Start), ts(w.End), w.Duration.Milliseconds()})
+}
+
+// Complete adds the steps of the runbook that the record does not list,
+// as not run, in the runbook's order: a journal of format 3 names only
+// the steps its runs reached. The runbook should be the journal's (see
+// SHA256).
+func (r *Record) Complete(p *plan.Plan) {
+	have := make(map[string]Step, len(r.Steps))
+	for _, s := range r.Steps {
+		have[s.ID] = s
+	}
+	steps := make([]Step, 0, len(p.Steps))
+	for _, ps := range p.Steps {
+		s, ok := have[ps.ID]
+		if !ok {
+			s = Step{ID: ps.ID, Outcome: runner.NotRun, Evidence: []Condition{}, Attempts: []Attempt{}, Waits: []Wait{}}
+		}
+		if s.Title == "" || s.Title == s.ID {
+			s.Title = ps.Name()
+		}
+		if s.Action == "" {
+			s.Action = ps.Action
+		}
+		steps = append(steps, s)
+		delete(have, ps.ID)
+	}
+	for _, s := range r.Steps { // steps the runbook no longer has
+		if _, ok := have[s.ID]; ok {
+			steps = append(steps, s)
+		}
+	}
+	r.Steps = steps
 }

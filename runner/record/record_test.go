@@ -23,7 +23,7 @@ import (
 const secret = "s3cr3t-Pa55"
 
 // hostile is text from outside that a record must show as text.
-const hostile = "<script>alert(1)</script> | `tick` [x](http://evil.example/) \x1b[31m"
+const hostile = "<script>alert(1)</script> | `tick` [x](http://evil.example/) \x1b[31m \u202egnp.exe"
 
 const runbook = `apiVersion: csmplan/v1
 kind: Runbook
@@ -186,7 +186,7 @@ func TestRecordContent(t *testing.T) {
 	if !strings.Contains(md, "Upgrade &lt;b&gt;things&lt;/b&gt;") || strings.Contains(md, "<b>") || strings.Contains(md, "\x1b") {
 		t.Errorf("Markdown holds raw hostile text:\n%s", md)
 	}
-	if !strings.Contains(md, "| `host` | ``<script>alert(1)</script> \\| `tick` [x](http://evil.example/) \uFFFD[31m`` |") {
+	if !strings.Contains(md, "| `host` | ``<script>alert(1)</script> \\| `tick` [x](http://evil.example/) \uFFFD[31m \uFFFDgnp.exe`` |") {
 		t.Errorf("the hostile param is not one code span:\n%s", md)
 	}
 
@@ -308,7 +308,7 @@ func TestRecordHTML(t *testing.T) {
 	if counts["rect"] < 8 {
 		t.Errorf("%d rects in the timeline, want at least 8", counts["rect"])
 	}
-	if strings.Contains(page, "<script>") || strings.Contains(page, "<b>things") || strings.Contains(page, "\x1b") {
+	if strings.Contains(page, "<script>") || strings.Contains(page, "<b>things") || strings.ContainsAny(page, "\x1b\u202e") {
 		t.Errorf("hostile text unescaped in the page")
 	}
 	all := text.String()
@@ -342,6 +342,22 @@ func TestRecordFormat3(t *testing.T) {
 	}
 	if n := rec.Next(); n == nil || n.ID != "two" || n.Outcome != record.Unfinished {
 		t.Errorf("next: %+v", n)
+	}
+	// Format 3 names only the steps its runs reached: the runbook gives
+	// the others.
+	if len(rec.Steps) != 2 {
+		t.Fatalf("%d steps before Complete, want the 2 the journal names", len(rec.Steps))
+	}
+	k := actionstest.NewKit()
+	k.Action("step")
+	k.Probe("done")
+	p, err := plan.Parse("t.yaml", []byte("apiVersion: csmplan/v1\nkind: Runbook\nname: t\nsteps:\n  - {id: one, action: step}\n  - {id: two, title: Second, action: step}\n  - {id: three, title: Third, action: step}\n"), plan.WithRegistry(k.Registry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Complete(p)
+	if len(rec.Steps) != 3 || rec.Steps[2].ID != "three" || rec.Steps[2].Outcome != runner.NotRun || rec.Steps[1].Title != "Second" || rec.Steps[1].Outcome != record.Unfinished {
+		t.Errorf("after Complete: %+v", rec.Steps)
 	}
 }
 
