@@ -237,3 +237,27 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestStatusOfInterruptedRun: a run interrupted (Ctrl-C) while the
+// primary's installer is awaited: status says the run was cancelled, what
+// is next, and how to resume; the record of the journal shows the
+// installer's run.
+func TestStatusOfInterruptedRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard only: the test waits on events
+	defer cancel()
+	dir := t.TempDir()
+	sim := startSim(t, ctx, dir, "--install-time", "2s")
+	run := start(t, ctx, dir, "run", "--params", sim.params, "--journal", "j.jsonl")
+	run.waitFor(installWait...)
+	run.signal(os.Interrupt)
+	if code := run.exitCode(2 * time.Minute); code != exitInterrupted {
+		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, run)
+	}
+	st := cli(t, dir, "status", "--journal", "j.jsonl", "--params", sim.params)
+	st.want(t, exitOK, "stdout", "last run: cancelled", "  done  6 primary-standby", "next: step ", "servers now (read-only probes):",
+		"resume: csmplan run --journal j.jsonl --resume --params "+sim.params)
+	md := cli(t, dir, "report", "j.jsonl")
+	md.want(t, exitOK, "stdout", "# Change record: csm-upgrade (cancelled)", "attempt 1 of `csm.install`")
+	sim.stop(os.Interrupt)
+}
