@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"time"
+	"unicode/utf8"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
@@ -121,7 +122,11 @@ func evidence(phase Phase, c ConditionResult) JournalCondition {
 	if c.Observed != nil {
 		jc.Observed = plan.Format(c.Observed)
 		if len(jc.Observed) > maxObserved {
-			jc.Observed = jc.Observed[:maxObserved] + "..."
+			cut := maxObserved
+			for cut > 0 && !utf8.RuneStart(jc.Observed[cut]) {
+				cut--
+			}
+			jc.Observed = jc.Observed[:cut] + "..."
 		}
 	}
 	return jc

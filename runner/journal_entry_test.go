@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/actionstest"
@@ -194,5 +195,38 @@ func TestReadJournalErrors(t *testing.T) {
 	os.WriteFile(future, []byte(`{"type":"run","format":"csmplan-journal/9","digest":"x","prev":"","sum":""}`+"\n"), 0o600)
 	if _, err := runner.ReadJournal(future); !errors.Is(err, runner.ErrNotJournal) || !strings.Contains(err.Error(), "csmplan-journal/9") {
 		t.Errorf("future format: %v", err)
+	}
+}
+
+// TestJournalCutsLongObservations: an observed value is cut in the
+// journal's evidence, never inside a UTF-8 sequence.
+func TestJournalCutsLongObservations(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "run.journal")
+	kit := actionstest.NewKit()
+	kit.Probe("long", actionstest.Returns(strings.Repeat("€", 1000)))
+	reg := kit.Registry()
+	j, err := runner.OpenJournal(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = runner.Run(context.Background(), load(t, reg, "steps:\n  - id: one\n    pre:\n      - {probe: long, expect: {empty: false}}\n"),
+		runner.Options{Registry: reg, Clock: kit.Clock, Journal: j})
+	j.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := runner.ReadJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range log.Entries {
+		if e.Type != "step.end" {
+			continue
+		}
+		obs := e.Evidence[0].Observed
+		if !utf8.ValidString(obs) || !strings.HasSuffix(obs, "...") || len(obs) > 410 || strings.ContainsRune(obs, utf8.RuneError) {
+			t.Errorf("observed (%d bytes): %q", len(obs), obs)
+		}
 	}
 }

@@ -67,6 +67,9 @@ func TestRecordOperatorSkipAndKilledRun(t *testing.T) {
 		}
 	}
 	page := render(t, rec, record.HTML)
+	if !strings.Contains(page, `class="muted">three</text>`) {
+		t.Errorf("the timeline does not list the step not reached")
+	}
 	if !strings.Contains(page, "mutating bad") || !strings.Contains(page, "by the operator") {
 		t.Errorf("the page does not draw the unfinished installer run or the operator's skip:\n%s", page)
 	}

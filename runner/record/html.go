@@ -61,6 +61,7 @@ type row struct {
 	Title    string
 	Outcome  string
 	Class    string
+	Muted    bool // the step has no time: it did not start
 	Bar      *bar
 	Waits    []bar
 	Attempts []bar
@@ -135,10 +136,13 @@ func (r *Record) timeline() timeline {
 	}
 	y := tlTop
 	for _, s := range r.Steps {
-		if s.Start.IsZero() {
+		rw := row{Y: y, Label: y + 15, ID: s.ID, Title: s.Title, Outcome: string(s.Outcome), Class: outcomeClass(s.Outcome)}
+		y += tlRowH
+		if s.Start.IsZero() { // not reached, or no time recorded: a label only
+			rw.Muted = true
+			tl.Rows = append(tl.Rows, rw)
 			continue
 		}
-		rw := row{Y: y, Label: y + 15, ID: s.ID, Title: s.Title, Outcome: string(s.Outcome), Class: outcomeClass(s.Outcome)}
 		rw.Bar = &bar{X: x(s.Start), W: width(s.Start, s.End), Y: y, H: 20, Class: rw.Class,
 			Title: fmt.Sprintf("%s: %s, %s", s.ID, s.Outcome, dur(s.Duration))}
 		for _, wt := range s.Waits {
@@ -157,7 +161,6 @@ func (r *Record) timeline() timeline {
 				Title: fmt.Sprintf("%s %s, attempt %d: %s", what, a.Action, a.N, dur(a.Duration))})
 		}
 		tl.Rows = append(tl.Rows, rw)
-		y += tlRowH
 	}
 	tl.Height = y + tlBottom
 	return tl
@@ -216,6 +219,7 @@ ul{margin:6px 0;padding-left:20px}
 .muted{color:#5b6475}
 svg{background:#fff;border:1px solid #dde1e7;width:100%;height:auto}
 svg text{font:12px system-ui,sans-serif;fill:#1d2330}
+svg text.muted{fill:#9aa1ad}
 svg .tick{stroke:#e3e6eb}
 svg .ok{fill:#bfe5cd}svg .fail{fill:#f3b8b1}svg .skip{fill:#dfe2e8}svg .other{fill:#f6dba8}
 svg .wait{fill:#e0a526;opacity:.85}
@@ -246,7 +250,7 @@ svg .bad{stroke:#c0392b;stroke-width:2}
 <div class="legend"><span><i style="background:#bfe5cd"></i>step</span><span><i style="background:#e0a526"></i>condition wait</span><span><i style="background:#6b2fb3"></i>mutating action (installer, takeover...)</span><span><i style="background:#2f6fd0"></i>other action</span><span><i style="background:#f3b8b1"></i>failed step</span></div>
 <svg viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="Timeline of the run">
 {{range .Ticks}}<line class="tick" x1="{{.X}}" y1="18" x2="{{.X}}" y2="{{$.Timeline.Height}}"/><text x="{{.X}}" y="13" text-anchor="middle">{{.Label}}</text>
-{{end}}{{range .Rows}}<g><title>{{.ID}}: {{.Title}} ({{.Outcome}})</title><text x="8" y="{{.Label}}">{{.ID}}</text></g>
+{{end}}{{range .Rows}}<g><title>{{.ID}}: {{.Title}} ({{.Outcome}})</title><text x="8" y="{{.Label}}"{{if .Muted}} class="muted"{{end}}>{{.ID}}</text></g>
 {{with .Bar}}<rect class="{{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}" rx="3"><title>{{.Title}}</title></rect>
 {{end}}{{range .Waits}}<rect class="{{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}"><title>{{.Title}}</title></rect>
 {{end}}{{range .Attempts}}<rect class="{{.Class}}" x="{{.X}}" y="{{.Y}}" width="{{.W}}" height="{{.H}}"><title>{{.Title}}</title></rect>
