@@ -134,10 +134,11 @@ func (r *Record) timeline() timeline {
 		at := start.Add(span * time.Duration(i) / 4)
 		tl.Ticks = append(tl.Ticks, tick{X: x(at), Label: at.UTC().Format(layout)})
 	}
-	y := tlTop
+	tlY := tlTop // the next row's top
 	for _, s := range r.Steps {
+		y := tlY
 		rw := row{Y: y, Label: y + 15, ID: s.ID, Title: s.Title, Outcome: string(s.Outcome), Class: outcomeClass(s.Outcome)}
-		y += tlRowH
+		tlY += tlRowH
 		if s.Start.IsZero() { // not reached, or no time recorded: a label only
 			rw.Muted = true
 			tl.Rows = append(tl.Rows, rw)
@@ -162,7 +163,7 @@ func (r *Record) timeline() timeline {
 		}
 		tl.Rows = append(tl.Rows, rw)
 	}
-	tl.Height = y + tlBottom
+	tl.Height = tlY + tlBottom
 	return tl
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +272,8 @@ func TestRecordHTML(t *testing.T) {
 	dec := xml.NewDecoder(strings.NewReader(page))
 	dec.Strict = true
 	counts := map[string]int{}
+	labels := map[string]bool{} // the y of each step's label
+	var bars []string           // the y of each step's bar
 	var text strings.Builder
 	for {
 		tok, err := dec.Token()
@@ -283,6 +286,16 @@ func TestRecordHTML(t *testing.T) {
 		switch tok := tok.(type) {
 		case xml.StartElement:
 			counts[tok.Name.Local]++
+			attr := map[string]string{}
+			for _, a := range tok.Attr {
+				attr[a.Name.Local] = a.Value
+			}
+			switch {
+			case tok.Name.Local == "text" && attr["x"] == "8":
+				labels[attr["y"]] = true
+			case tok.Name.Local == "rect" && attr["height"] == "20":
+				bars = append(bars, attr["y"])
+			}
 			for _, a := range tok.Attr {
 				if a.Name.Local == "xmlns" {
 					continue
@@ -293,6 +306,15 @@ func TestRecordHTML(t *testing.T) {
 			}
 		case xml.CharData:
 			text.Write(tok)
+		}
+	}
+	if len(bars) != 4 {
+		t.Errorf("%d step bars, want 4", len(bars))
+	}
+	for _, y := range bars {
+		n, _ := strconv.Atoi(y)
+		if !labels[strconv.Itoa(n+15)] {
+			t.Errorf("a step bar at y=%s has no label on its row (labels at %v)", y, labels)
 		}
 	}
 	for _, el := range []string{"script", "link", "img", "iframe", "object"} {
