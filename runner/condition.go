@@ -183,7 +183,7 @@ func hasRefs(e *plan.Expect) bool {
 // snapshot copies a condition result for an event, so that observers that
 // keep events see the result as it was. Without observers it copies nothing.
 func (r *run) snapshot(res *ConditionResult) *ConditionResult {
-	if len(r.opts.Observers) == 0 {
+	if len(r.opts.Observers) == 0 && r.journal == nil {
 		return nil
 	}
 	c := *res

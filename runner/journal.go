@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
@@ -53,10 +54,21 @@ func (e *JournalError) Unwrap() error { return e.Err }
 
 // journalFormat identifies the journal format. Every run record carries it,
 // and the first line of a journal must be such a record.
-const journalFormat = "csmplan-journal/3"
+const journalFormat = "csmplan-journal/4"
+
+// journalFormat3 is the format before timestamps and params in clear: a
+// journal of it is still read and resumed (the resumed run appends records
+// of journalFormat).
+const journalFormat3 = "csmplan-journal/3"
 
 // journalSeed is what the first line of a journal chains from.
-var journalSeed = digest([]byte(journalFormat))
+var journalSeed = seed(journalFormat)
+
+// seed is what the first line of a journal of the format chains from.
+func seed(format string) string { return digest([]byte(format)) }
+
+// knownFormat reports whether this csmplan reads journals of the format.
+func knownFormat(f string) bool { return f == journalFormat || f == journalFormat3 }
 
 // Journal records a run as append-only JSON lines, synced to disk when an
 // action starts and returns and at each step's end, so that an interrupted
@@ -114,16 +126,28 @@ var journalSeed = digest([]byte(journalFormat))
 //
 // # Format
 //
-// Each line is a JSON object whose "type" is one of: "run" (a run or a
-// resume began: the format, the runbook's digest and its params'),
+// Each line is a JSON object (a [JournalEntry]) whose "type" is one of:
+// "run" (a run or a resume began: the format, the runbook's name, title,
+// digest and steps, its params' digests and, in "values", the params in
+// clear with the secret ones [Redacted], the user and the host),
 // "step.start", "action.start" (synced; with the vars the step's
-// preconditions saved), "action.end" (synced; outcome "succeeded" with
-// the action's outputs, or "failed" with its error; none when the run was
-// interrupted), "inspect" (what an Inspector found: "inspection", and
-// "error"), "step.end" (synced; the step's outcome, outputs and saved
-// vars, and "outputs_lost" when its outputs are unknown) and "run.end".
-// Outputs and vars that held a secret are written redacted and named in
+// preconditions saved), "attempt.start" and "attempt.end" (each attempt of
+// the action, with its duration and error), "action.end" (synced; outcome
+// "succeeded" with the action's outputs, or "failed" with its error; none
+// when the run was interrupted), "wait" (a condition checked more than
+// once: its evidence and how long it waited), "inspect" (what an
+// Inspector found: "inspection", and "error"), "step.end" (synced; the
+// step's outcome, reason, duration, the evidence of its conditions, its
+// outputs and saved vars, and "outputs_lost" when its outputs are
+// unknown), "run.end" and "note" (an annotation, see Note). Every line has
+// the "time" it was written, from the run's clock (RFC 3339, UTC),
+// durations are in milliseconds ("duration_ms", "waited_ms"). Outputs
+// and vars that held a secret are written redacted and named in
 // "redacted_outputs" and "redacted_vars".
+//
+// This is format 4 ("csmplan-journal/4"). A journal of format 3, which
+// had no times and no params in clear, is still read and resumed: the
+// resumed run appends records of format 4.
 type Journal struct {
 	path     string
 	f        *os.File
@@ -133,36 +157,12 @@ type Journal struct {
 	red      *redactor
 	last     string // sum of the last line, which the next one chains from
 	off      int64  // length of the journal's complete lines
+	clock    actions.Clock
+	steps    map[string]JournalStep // the steps of the run, by id (begin)
 }
 
-// journalRecord is one line of a journal.
-type journalRecord struct {
-	Type    string            `json:"type"`             // run, step.start, action.start, action.end, inspect, step.end, run.end
-	Format  string            `json:"format,omitempty"` // run: journalFormat
-	Runbook string            `json:"runbook,omitempty"`
-	Digest  string            `json:"digest,omitempty"`
-	Params  map[string]string `json:"params,omitempty"` // param name -> digest of its value
-	Step    string            `json:"step,omitempty"`
-	Outcome Outcome           `json:"outcome,omitempty"` // action.end, step.end, run.end
-	Outputs map[string]any    `json:"outputs,omitempty"` // action.end, step.end
-	Vars    map[string]any    `json:"vars,omitempty"`    // action.start, step.end
-	// RedactedOutputs and RedactedVars name the outputs and vars that
-	// held a secret, written redacted.
-	RedactedOutputs []string `json:"redacted_outputs,omitempty"`
-	RedactedVars    []string `json:"redacted_vars,omitempty"`
-	// OutputsLost (step.end): the step's action ran, but its outputs were
-	// never recorded.
-	OutputsLost bool `json:"outputs_lost,omitempty"`
-	// Inspection (inspect): what an Inspector found, as
-	// actions.Inspection's String says it.
-	Inspection string `json:"inspection,omitempty"`
-	Error      string `json:"error,omitempty"`
-	// Prev is the previous line's Sum; for the first line, journalSeed.
-	Prev string `json:"prev"`
-	// Sum, the last field of the line, is the hex SHA-256 of the line's
-	// text before it (up to sumKey).
-	Sum string `json:"sum,omitempty"`
-}
+// journalRecord is one line of a journal (see JournalEntry).
+type journalRecord = JournalEntry
 
 // sumKey starts the last field of a line, its hash: the line is
 // TEXT + sumKey + hex SHA-256 of TEXT + `"}`. A string value cannot hold
@@ -365,6 +365,9 @@ func (j *Journal) load() (int, error) {
 		return 0, fmt.Errorf("%s: %w", j.path, err)
 	}
 	j.off, j.last = int64(good), last
+	if len(recs) == 0 {
+		j.last = journalSeed
+	}
 	for _, rec := range recs {
 		switch rec.Type {
 		case "run":
@@ -432,6 +435,7 @@ func (st *journalStep) apply(rec journalRecord) {
 // ErrJournalCorrupt.
 func parseJournal(data []byte) (recs []journalRecord, good int, last string, err error) {
 	last = journalSeed
+	first := ""
 	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
 		if len(line) == 0 {
 			break // data ended with a newline
@@ -452,11 +456,13 @@ func parseJournal(data []byte) (recs []journalRecord, good int, last string, err
 				return nil, 0, "", errNoHeader()
 			case rec.Format == "":
 				return nil, 0, "", &JournalError{Line: 1, Err: fmt.Errorf("%w: it was written by an earlier csmplan, without the hashes this one checks: finish that run with the csmplan that started it, or remove the file to start over", ErrNotJournal)}
-			case rec.Format != journalFormat:
-				return nil, 0, "", &JournalError{Line: 1, Err: fmt.Errorf("%w: its format is %q, and this csmplan reads %q: resume it with the csmplan that wrote it, or remove the file to start over", ErrNotJournal, rec.Format, journalFormat)}
+			case !knownFormat(rec.Format):
+				return nil, 0, "", &JournalError{Line: 1, Err: fmt.Errorf("%w: its format is %q, and this csmplan reads %q and %q: resume it with the csmplan that wrote it, or remove the file to start over", ErrNotJournal, rec.Format, journalFormat, journalFormat3)}
 			}
+			first = rec.Format
+			last = seed(first)
 		}
-		if what := checkRecord(body, rec, jerr, last); what != "" {
+		if what := checkRecord(body, rec, jerr, last, first); what != "" {
 			return nil, 0, "", &JournalError{Line: n, Err: fmt.Errorf("%w: %s; csmplan does not resume from an altered journal: remove the file to start over", ErrJournalCorrupt, what)}
 		}
 		recs = append(recs, rec)
@@ -473,19 +479,24 @@ func errNoHeader() error {
 
 // checkRecord says what is wrong with a line (body, decoded as rec with
 // the error jerr) that should chain from the line whose sum is prev; ""
-// when nothing is.
-func checkRecord(body []byte, rec journalRecord, jerr error, prev string) string {
+// when nothing is. A journal begun in format 3 may hold runs of either
+// format (a format-3 journal resumed); one begun in format 4, only those.
+func checkRecord(body []byte, rec journalRecord, jerr error, prev, first string) string {
 	if jerr != nil {
 		return "not a JSON record: " + jerr.Error()
 	}
 	switch rec.Type {
 	case "run":
-		if rec.Format != journalFormat || rec.Digest == "" {
+		if rec.Format != journalFormat && (rec.Format != journalFormat3 || first != journalFormat3) || rec.Digest == "" {
 			return "a run record without the journal format or the runbook's digest"
 		}
-	case "step.start", "action.start", "action.end", "inspect", "step.end":
+	case "step.start", "action.start", "action.end", "inspect", "step.end", "attempt.start", "attempt.end", "wait":
 		if rec.Step == "" {
 			return fmt.Sprintf("a %s record without a step", rec.Type)
+		}
+	case "note":
+		if rec.Key == "" {
+			return "a note record without a key"
 		}
 	case "run.end":
 	default:
@@ -521,7 +532,7 @@ func digest(b []byte) string {
 // run's header. The runbook must be the same; so must every param, except
 // the secret ones (never written) and those that say changeable_on_resume.
 // The runbook being the same, so are the params that may change.
-func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
+func (j *Journal) begin(p *plan.Plan, params map[string]any, clock actions.Clock, reg *actions.Registry) error {
 	hashes := map[string]string{}
 	var secrets []string
 	for k, v := range params {
@@ -532,8 +543,12 @@ func (j *Journal) begin(p *plan.Plan, params map[string]any) error {
 		b, _ := json.Marshal(v)
 		hashes[k] = digest(b)[:16]
 	}
+	j.mu.Lock()
 	j.red = newRedactor(secrets)
+	j.clock = clock
+	j.mu.Unlock()
 	rec := journalRecord{Type: "run", Format: journalFormat, Runbook: p.Name, Digest: digest(p.Source), Params: hashes}
+	j.describe(&rec, p, params, reg)
 	if h := j.header; h != nil {
 		if h.Digest != rec.Digest {
 			return fmt.Errorf("%s: %w: it was written by runbook %q with other content; resume with the same runbook, or start a new journal", j.path, ErrJournalMismatch, h.Runbook)
@@ -616,8 +631,9 @@ func (j *Journal) inspect(id string, ins actions.Inspection, err error) error {
 
 // stepEnd records, synced, how the step ended, with its outputs and
 // saved vars.
-func (j *Journal) stepEnd(id string, o Outcome, v values) error {
+func (j *Journal) stepEnd(id string, o Outcome, v values, sr *StepReport) error {
 	rec := journalRecord{Type: "step.end", Step: id, Outcome: o, OutputsLost: v.OutputsLost}
+	j.summarize(&rec, sr)
 	rec.Outputs, rec.RedactedOutputs = j.redact(v.Outputs, v.SecretOutputs)
 	rec.Vars, rec.RedactedVars = j.redact(v.Vars, v.SecretVars)
 	return j.write(rec, true)
@@ -657,6 +673,11 @@ func (j *Journal) write(rec journalRecord, sync bool) error {
 		return fmt.Errorf("journal %s is closed", j.path)
 	}
 	rec.Prev, rec.Sum = j.last, ""
+	if j.clock != nil {
+		rec.Time = stamp(j.clock.Now())
+	} else {
+		rec.Time = stamp(time.Now())
+	}
 	text, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)

@@ -284,9 +284,9 @@ func TestJournalHandAddedStepEnd(t *testing.T) {
 func TestJournalAlteredIsRefused(t *testing.T) {
 	t.Parallel()
 	_, other := failedJournal(t, resumable, map[string]any{"host": "h2"})
-	// The lines of a journal: 1 run, 2-5 step one, 6 step.start two,
-	// 7 action.start two, 8 action.end two, 9 step.end two (failed),
-	// 10 run.end.
+	// The lines of a journal: 1 run, 2-7 step one, 8 step.start two,
+	// 9 action.start two, 10-11 attempt.start and attempt.end two,
+	// 12 action.end two, 13 step.end two (failed), 14 run.end.
 	tests := []struct {
 		name  string
 		alter func(lines []string) []string
@@ -294,27 +294,27 @@ func TestJournalAlteredIsRefused(t *testing.T) {
 		says  string
 	}{
 		{"outcome edited", func(l []string) []string {
-			l[8] = strings.Replace(l[8], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
+			l[12] = strings.Replace(l[12], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
 			return l
-		}, 9, "the line was edited"},
+		}, 13, "the line was edited"},
 		{"last line edited", func(l []string) []string {
-			l[9] = strings.Replace(l[9], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
+			l[13] = strings.Replace(l[13], `"outcome":"failed"`, `"outcome":"succeeded"`, 1)
 			return l
-		}, 10, "the line was edited"},
+		}, 14, "the line was edited"},
 		{"header edited", func(l []string) []string {
 			l[0] = strings.Replace(l[0], `"runbook":"t"`, `"runbook":"u"`, 1)
 			return l
 		}, 1, "the line was edited"},
-		{"line removed", func(l []string) []string { return append(l[:8:8], l[9:]...) }, 9, "inserted, removed or reordered"},
+		{"line removed", func(l []string) []string { return append(l[:12:12], l[13:]...) }, 13, "inserted, removed or reordered"},
 		{"lines swapped", func(l []string) []string {
 			l[4], l[5] = l[5], l[4]
 			return l
 		}, 5, "inserted, removed or reordered"},
-		{"line repeated", func(l []string) []string { return append(l, l[3]) }, 11, "inserted, removed or reordered"},
+		{"line repeated", func(l []string) []string { return append(l, l[3]) }, 15, "inserted, removed or reordered"},
 		{"line from another journal", func(l []string) []string {
-			l[8] = other[8]
+			l[12] = other[12]
 			return l
-		}, 9, "another journal"},
+		}, 13, "another journal"},
 		{"blank line", func(l []string) []string { return append(l[:4:4], append([]string{""}, l[4:]...)...) }, 5, "not a JSON record"},
 		{"hash removed", func(l []string) []string {
 			if k := strings.LastIndex(l[3], `,"sum":`); k >= 0 {
@@ -327,8 +327,8 @@ func TestJournalAlteredIsRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path, lines := failedJournal(t, resumable, map[string]any{"host": "h1"})
-			if len(lines) != 10 {
-				t.Fatalf("the journal has %d lines, want 10:\n%s", len(lines), strings.Join(lines, "\n"))
+			if len(lines) != 14 {
+				t.Fatalf("the journal has %d lines, want 14:\n%s", len(lines), strings.Join(lines, "\n"))
 			}
 			writeLines(t, path, tt.alter(lines))
 			before := stateOf(t, path)

@@ -194,7 +194,7 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		if (opts.From != "" || len(opts.Only) > 0) && r.journal.header != nil {
 			return nil, fmt.Errorf("%w: the journal %s holds an earlier run to resume, which decides the steps that are done: resume without choosing steps, or start a new journal", ErrSelection, r.journal.path)
 		}
-		if err := r.journal.begin(p, params); err != nil {
+		if err := r.journal.begin(p, params, r.clock, r.reg); err != nil {
 			return nil, r.red.Error(err)
 		}
 		r.resumed = r.journal.previous
@@ -241,7 +241,7 @@ func (r *run) emit(e Event) {
 	if e.Kind != RunStart && e.Kind != RunStopping && !r.announced && r.stopAsked() {
 		r.announce(nil, Event{}) // nothing that changes anything is in flight
 	}
-	if len(r.opts.Observers) == 0 {
+	if len(r.opts.Observers) == 0 && r.journal == nil {
 		return
 	}
 	e.Time = r.clock.Now()
@@ -249,6 +249,9 @@ func (r *run) emit(e Event) {
 	e.DryRun = r.opts.DryRun
 	e.Message = r.red.String(e.Message)
 	e.Error = r.red.String(e.Error)
+	if r.journal != nil {
+		r.journal.observe(e)
+	}
 	for _, o := range r.opts.Observers {
 		o.Observe(e)
 	}
@@ -396,7 +399,7 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			e.Error = err.Error()
 		}
 		if r.journal != nil && ctx.Err() == nil {
-			if jerr := r.journal.stepEnd(s.ID, o, r.values(s, s.Pre, s.Post)); jerr != nil && err == nil {
+			if jerr := r.journal.stepEnd(s.ID, o, r.values(s, s.Pre, s.Post), sr); jerr != nil && err == nil {
 				err = jerr
 			}
 		}

@@ -88,7 +88,7 @@ func TestClosedOutput(t *testing.T) {
 				}
 			}
 			recs := journalRecords(t, journal)
-			if end := recs[len(recs)-1]; end["type"] != "run.end" || end["outcome"] != "succeeded" {
+			if end := runEnd(recs); end["type"] != "run.end" || end["outcome"] != "succeeded" {
 				t.Errorf("last journal record %v, want run.end succeeded", end)
 			}
 			if ends := stepEnds(recs); ends["after"] != "succeeded" {

@@ -62,7 +62,7 @@ func TestJournalLeavesNotesAlone(t *testing.T) {
 
 	// A new journal path runs.
 	cli(t, dir, "run", "--journal", "run.jsonl", "rb.yaml").want(t, exitOK, "stdout", "Succeeded")
-	if recs := journalRecords(t, filepath.Join(dir, "run.jsonl")); recs[0]["type"] != "run" || recs[len(recs)-1]["outcome"] != "succeeded" {
+	if recs := journalRecords(t, filepath.Join(dir, "run.jsonl")); recs[0]["type"] != "run" || runEnd(recs)["outcome"] != "succeeded" {
 		t.Errorf("journal records %v", recs)
 	}
 }

@@ -72,6 +72,8 @@ func commands() []command {
 		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema, false},
 		{"actions", "", "list the registered actions and probes with their arguments", cmdActions, false},
 		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim, true},
+		{"report", "JOURNAL", "render the change record of a run from its journal (md, json, html)", cmdReport, false},
+		{"status", "--journal FILE", "say what a run has done and what is next; with params, the servers' roles", cmdStatus, false},
 	}
 }
 

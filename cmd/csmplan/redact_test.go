@@ -120,7 +120,7 @@ func TestCLIRedactsEveryEncoding(t *testing.T) {
 				t.Errorf("the journal shows the password as %v:\n%s", found, data)
 			}
 			recs := journalRecords(t, journal)
-			if last := recs[len(recs)-1]; last["type"] != "run.end" || !strings.Contains(fmt.Sprint(last["error"]), runner.Redacted) {
+			if last := runEnd(recs); last["type"] != "run.end" || !strings.Contains(fmt.Sprint(last["error"]), runner.Redacted) {
 				t.Errorf("the journal ends with %v, want run.end with the failures, redacted", last)
 			}
 		})

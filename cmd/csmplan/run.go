@@ -37,7 +37,8 @@ type runFlags struct {
 	from        string
 	only        multiFlag
 	outputFlags
-	killGrace   time.Duration
+	killGrace time.Duration
+	report    reportFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
@@ -56,6 +57,7 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 		fs.BoolVar(&f.resume, "resume", false, "resume the run recorded in the --journal file: done steps are skipped")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "run no action that changes anything; say what would run, skip or block")
 		fs.BoolVar(&f.yes, "yes", false, "change without asking: on a terminal, run asks once, before the first step that changes\nsomething, to type yes (off a terminal it does not ask); also approves manual approval steps")
+		f.report.register(fs)
 	}
 }
 
@@ -85,6 +87,10 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags) int {
 	if f.resume && f.journal == "" {
 		printf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
+		return exitUsage
+	}
+	if err := checkReport(f); err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
 	}
 	if (len(f.faults) > 0 || f.installTime != 0) && !f.simulate {
@@ -120,8 +126,14 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE, secret ones with -p NAME=@FILE or CSMPLAN_PARAM_<NAME>; 'csmplan doc' lists them.\n")
 		return exitUsage
 	}
-	if f.journal != "" && !f.dryRun {
-		j, err := runner.OpenJournal(f.journal, f.resume)
+	journal, cleanup, err := prepareReport(f)
+	if err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
+	}
+	defer cleanup()
+	if journal != "" && !f.dryRun {
+		j, err := runner.OpenJournal(journal, f.resume)
 		if err != nil {
 			printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 			return exitUsage
@@ -183,6 +195,9 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 			printf(e.stderr, "csmplan %s: the simulator reports a violated invariant: exit 1\n", cmd)
 			code = exitFailed
 		}
+	}
+	if !finishReport(e, progressOut, f, opts.Journal, sim, err == nil && !f.dryRun) && code == exitOK {
+		code = exitFailed
 	}
 	if o, ok := e.stdout.(outputLoser); ok {
 		if at, werr := o.lost(); werr != nil {

@@ -173,8 +173,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		if strings.Contains(string(data), secret) {
 			t.Error("the password is in the journal")
 		}
-		if recs := journalRecords(t, journal); recs[len(recs)-1]["outcome"] != "succeeded" {
-			t.Errorf("the journal's last record is %v", recs[len(recs)-1])
+		if recs := journalRecords(t, journal); runEnd(recs)["outcome"] != "succeeded" {
+			t.Errorf("the journal's last record is %v", runEnd(recs))
 		}
 	})
 }
@@ -232,7 +232,7 @@ func TestInterrupt(t *testing.T) {
 	if recs[0]["type"] != "run" {
 		t.Errorf("first journal record %v, want the run header", recs[0])
 	}
-	if end := recs[len(recs)-1]; end["type"] != "run.end" || end["outcome"] != "cancelled" {
+	if end := runEnd(recs); end["type"] != "run.end" || end["outcome"] != "cancelled" {
 		t.Errorf("last journal record %v, want run.end cancelled", end)
 	}
 	ends := stepEnds(recs)
@@ -333,8 +333,8 @@ func TestKillAndResume(t *testing.T) {
 	if line := sim.stop(os.Interrupt); line != heldSimulator {
 		t.Errorf("sim said %q, want %q: %v", line, heldSimulator, sim.proc)
 	}
-	if recs := journalRecords(t, journal); recs[len(recs)-1]["outcome"] != "succeeded" {
-		t.Errorf("last journal record %v, want a succeeded run.end", recs[len(recs)-1])
+	if recs := journalRecords(t, journal); runEnd(recs)["outcome"] != "succeeded" {
+		t.Errorf("last journal record %v, want a succeeded run.end", runEnd(recs))
 	}
 }
 
