@@ -156,8 +156,12 @@ Usage:
 
 Commands:
 `))
+	nameWidth, argsWidth := 0, 0
 	for _, c := range commands() {
-		printf(w, "  %-9s %-10s %s\n", ours(c.name), ours(c.args), ours(c.summary))
+		nameWidth, argsWidth = max(nameWidth, len(c.name)), max(argsWidth, len(c.args))
+	}
+	for _, c := range commands() {
+		printf(w, "  %-*s %-*s %s\n", nameWidth, ours(c.name), argsWidth, ours(c.args), ours(c.summary))
 	}
 	printf(w, "%s", ours(`
 Try it against a simulated CSM pair:
