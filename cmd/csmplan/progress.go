@@ -23,6 +23,7 @@ type progress struct {
 	tty     bool
 	quiet   bool // only the run's start and summary, no step lines
 	file    string
+	builtin bool // the runbook is the built-in one (see noteBuiltin)
 	live    bool // a wait line is drawn and must be cleared
 	lastObs map[string]string
 	polls   int
@@ -136,7 +137,7 @@ func (p *progress) Observe(e runner.Event) {
 				printf(p.w, "      %s\n", p.paint("2", e.Message))
 			}
 		case runner.Failed, runner.Blocked:
-			printf(p.w, "      at %s:%d\n", p.file, e.Line)
+			printf(p.w, "      at %s\n", runbookAt(p.file, e.Line, p.builtin))
 		}
 	case runner.ConditionEnd:
 		c := e.Condition
@@ -202,7 +203,7 @@ func (p *progress) summary(rep *runner.Report) {
 	}
 	printf(p.w, "%s: %s: %s in %s\n", verdict, ours(count(len(rep.Steps), "step")), strings.Join(parts, ", "), round(rep.Duration))
 	if rep.Outcome == runner.Failed && rep.Error != "" {
-		printf(p.w, "error: %s\n", rep.Error)
+		printf(p.w, "error: %s\n", noteBuiltin(rep.Error, p.builtin))
 	}
 }
 

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/csm/csmtest"
@@ -88,8 +86,14 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if p == nil {
 		return code
 	}
-	params, warnings, err := readParams(e, f, p)
+	params, warnings, sources, err := readParams(e, f, p)
 	if err != nil {
+		if len(plan.Errors(err)) > 0 {
+			for _, pe := range plan.Errors(err) {
+				printf(e.stderr, "%s\n", pe)
+			}
+			return exitUsage
+		}
 		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
 	}
@@ -107,7 +111,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun}
 	if _, err := runner.BindParams(p, params); err != nil {
 		printf(e.stderr, "csmplan %s: params:\n", cmd)
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range sources.paramProblems(p, err) {
 			printf(e.stderr, "  %s\n", line)
 		}
 		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE, secret ones with -p NAME=@FILE or CSMPLAN_PARAM_<NAME>; 'csmplan doc' lists them.\n")
@@ -130,12 +134,13 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	}
 	prog := newProgress(progressOut, e.color() && !f.json, e.isTerminal() && !f.json, p)
 	prog.quiet = cmd == "plan" // plan shows a table at the end instead
+	prog.builtin = len(rest) == 0
 	opts.Observers = append(opts.Observers, prog)
 	rep, err := runner.Run(ctx, p, opts)
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
 		// journal belongs to another run. A usage error, not a failed run.
-		printf(e.stderr, "csmplan %s: %s\n", cmd, block(err.Error()))
+		printf(e.stderr, "csmplan %s: %s\n", cmd, block(noteBuiltin(err.Error(), len(rest) == 0)))
 		return exitUsage
 	}
 	if f.dryRun {
@@ -185,19 +190,15 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 // inherit it; -p p=@FILE reads it from FILE, and -p p=@@VALUE is the
 // literal @VALUE. A secret given literally on the command line, where
 // other users see it with ps, is taken with a warning.
-func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warnings []string, err error) {
+func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warnings []string, src *paramSources, err error) {
 	params = map[string]any{}
+	src = &paramSources{later: map[string]bool{}}
 	if f.paramsFile != "" {
-		src, err := os.ReadFile(f.paramsFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--params: %w", err)
+		if src.file, err = readParamsFile(f.paramsFile); err != nil {
+			return nil, nil, nil, err
 		}
-		var m map[string]any
-		if err := yaml.Unmarshal(src, &m); err != nil {
-			return nil, nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
-		}
-		for k, v := range m {
-			params[k] = plan.Normalize(v)
+		for k, v := range src.file.Values {
+			params[k] = v
 		}
 	}
 	for _, prm := range p.Params {
@@ -207,20 +208,21 @@ func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warni
 		name := secretEnv(prm.Name)
 		if v, ok := e.lookupEnv(name); ok {
 			params[prm.Name] = v
+			src.later[prm.Name] = true
 			if err := e.unsetenv(name); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", name, err)
+				return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
 	}
 	for _, kv := range f.params {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+			return nil, nil, nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
 		}
 		if prm := p.Param(k); prm != nil && prm.Secret {
 			if file, ok := strings.CutPrefix(v, "@"); ok && !strings.HasPrefix(file, "@") {
 				if v, err = readSecretFile(file); err != nil {
-					return nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
+					return nil, nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
 				}
 			} else {
 				v = strings.TrimPrefix(v, "@") // @@VALUE is @VALUE
@@ -228,8 +230,9 @@ func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warni
 			}
 		}
 		params[k] = v
+		src.later[k] = true
 	}
-	return params, warnings, nil
+	return params, warnings, src, nil
 }
 
 // secretEnv is the environment variable that gives the secret param name.

@@ -84,7 +84,7 @@ func TestRunParamErrors(t *testing.T) {
 		{"not a duration", []string{"run", "--simulate", "-p", "sync_timeout=soon"}, []string{"param sync_timeout", `"soon" is not a duration`}},
 		{"bad pattern", []string{"plan", "--simulate", "-p", "target_version=latest"}, []string{"param target_version", `"latest" does not match the pattern`}},
 		{"unknown fault", []string{"run", "--simulate", "--fault", "bogus"}, []string{`unknown fault "bogus"`, "installer-fails", "token-expiry"}},
-		{"params file not a mapping", []string{"run", "--params", "list.yaml"}, []string{"--params list.yaml: want a YAML mapping"}},
+		{"params file not a mapping", []string{"run", "--params", "list.yaml"}, []string{"list.yaml:1:1: want a mapping of param names to values"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

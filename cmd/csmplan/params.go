@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/csmplan/csmplan/plan"
+	"github.com/csmplan/csmplan/runner"
+)
+
+// paramSources says where the params of a run came from: the --params
+// file, and the names given after it (environment, -p), which win.
+type paramSources struct {
+	file  *plan.ParamsFile // nil without --params
+	later map[string]bool  // given in the environment or with -p
+}
+
+// readParamsFile reads and parses the --params file.
+func readParamsFile(name string) (*plan.ParamsFile, error) {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("%s: %w", pe.Path, pe.Err) // "open" is Go's word, not the user's
+		}
+		return nil, fmt.Errorf("--params: %w", err)
+	}
+	return plan.ParseParams(name, src)
+}
+
+// fromFile reports whether the value of the param name is the one the
+// --params file gives.
+func (s *paramSources) fromFile(name string) bool {
+	return s != nil && s.file != nil && s.file.Has(name) && !s.later[name]
+}
+
+// paramProblems returns the lines that say what is wrong with the params
+// (runner.BindParams's error): a problem with a value from the --params
+// file says FILE:LINE:COL, as a runbook's problems do.
+func (s *paramSources) paramProblems(p *plan.Plan, err error) []string {
+	var errs []error
+	if me := (*multierror.Error)(nil); errors.As(err, &me) {
+		errs = me.Errors
+	} else {
+		errs = []error{err}
+	}
+	var lines []string
+	for _, e := range errs {
+		var pe *runner.ParamError
+		if !errors.As(e, &pe) || !s.fromFile(pe.Param) {
+			lines = append(lines, strings.Split(e.Error(), "\n")...)
+			continue
+		}
+		kind := plan.ErrType
+		if p.Param(pe.Param) == nil {
+			kind = plan.ErrUnknownParam
+		}
+		lines = append(lines, s.file.Problem(pe.Param, kind, pe.Error()).Error())
+	}
+	return lines
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problems with values of a --params file say FILE:LINE:COL, as a
+// runbook's do; a value given again with -p is not the file's.
+func TestParamsFileLines(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "p.yaml", "# params\nprimry: csm1\nmaintain_dr: maybe\nsync_timeout: soon\npassword: s3cret-pw\n")
+	r := cli(t, dir, "plan", "--params", "p.yaml", "-p", "sync_timeout=1m")
+	r.want(t, exitUsage, "stderr",
+		`p.yaml:2:1: param primry: unknown param; did you mean "primary"?`,
+		`p.yaml:3:14: param maintain_dr: "maybe" is not a boolean`)
+	if strings.Contains(r.stderr, "sync_timeout") || strings.Contains(r.stderr, "s3cret") {
+		t.Errorf("stderr names a value given with -p, or shows a secret: %v", r)
+	}
+	for name, tc := range map[string]struct{ src, want string }{
+		"syntax":    {"primary: csm1\ninstaller: [/opt/setup.bin\n", "bad.yaml:2:12: unclosed '['"},
+		"list":      {"- primary\n", "bad.yaml:1:1: want a mapping of param names to values"},
+		"duplicate": {"primary: a\nprimary: b\n", "bad.yaml:2:1: param primary is given twice (first at line 1)"},
+		"two docs":  {"primary: a\n---\nprimary: b\n", "bad.yaml:2:1: a params file holds one YAML document"},
+	} {
+		writeFile(t, dir, "bad.yaml", tc.src)
+		r := cli(t, dir, "plan", "--params", "bad.yaml")
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, tc.want) {
+			t.Errorf("%s: want exit 2 and stderr starting %q; %v", name, tc.want, r)
+		}
+	}
+	r = cli(t, dir, "plan", "--params", "missing.yaml")
+	r.want(t, exitUsage, "stderr", "--params: missing.yaml: no such file or directory")
+	if strings.Contains(r.stderr, "open ") {
+		t.Errorf("stderr shows Go's open: %v", r)
+	}
+}
+
+// A place in the built-in runbook says that it is built in, and how to get
+// a copy; a place in a runbook file does not.
+func TestBuiltinRunbookPlaces(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := cli(t, dir, "run", "--simulate", "--yes", "--fault", "installer-fails")
+	r.want(t, exitFailed, "stdout",
+		"at csm-upgrade.yaml:312 (the built-in runbook; 'csmplan init' writes a copy)\n",
+		`error: step "upgrade-primary" (csm-upgrade.yaml:312, the built-in runbook; 'csmplan init' writes a copy): `)
+	cli(t, dir, "init").want(t, exitOK, "stdout")
+	r = cli(t, dir, "run", "--simulate", "--yes", "--fault", "installer-fails", "csm-upgrade.yaml")
+	r.want(t, exitFailed, "stdout", "at csm-upgrade.yaml:312\n")
+	if strings.Contains(r.stdout, "built-in") {
+		t.Errorf("a runbook file is called built in: %v", r)
+	}
+}
+
+func TestNoteBuiltin(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"at csm-upgrade.yaml:3":                        "at csm-upgrade.yaml:3 (" + builtinNote + ")",
+		"(csm-upgrade.yaml:3)":                         "(csm-upgrade.yaml:3, " + builtinNote + ")",
+		"(csm-upgrade.yaml:3:4 x":                      "(csm-upgrade.yaml:3:4 (" + builtinNote + ") x",
+		"x csm-upgrade.yaml:3)":                        "x csm-upgrade.yaml:3 (" + builtinNote + "))",
+		"my-csm-upgrade.yaml:3 is not ours":            "my-csm-upgrade.yaml:3 is not ours",
+		"csm-upgrade.yaml:1: x; at csm-upgrade.yaml:2": "csm-upgrade.yaml:1 (" + builtinNote + "): x; at csm-upgrade.yaml:2 (" + builtinNote + ")",
+	} {
+		if got := noteBuiltin(in, true); got != want {
+			t.Errorf("noteBuiltin(%q) = %q, want %q", in, got, want)
+		}
+		if got := noteBuiltin(in, false); got != in && want != in {
+			t.Errorf("noteBuiltin(%q, false) = %q", in, got)
+		}
+	}
+}
+
+// The simulator's control key is in a file, never on the installer's
+// command line: neither the params that csmplan sim writes nor a run's
+// events (which show the installer's argv) hold it.
+func TestControlKeyNotOnCommandLines(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute) // a guard only
+	defer cancel()
+	dir := t.TempDir()
+	sim := startSim(t, ctx, dir, "--install-time", "0s")
+	src, err := os.ReadFile(sim.params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params map[string]any
+	if err := yaml.Unmarshal(src, &params); err != nil {
+		t.Fatal(err)
+	}
+	argv, _ := params["installer"].([]any)
+	var keyFile string
+	for i, a := range argv {
+		if a == "--key-file" && i+1 < len(argv) {
+			keyFile, _ = argv[i+1].(string)
+		}
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil || len(strings.TrimSpace(string(key))) < 16 {
+		t.Fatalf("installer %q: key file %q: %q, %v", argv, keyFile, key, err)
+	}
+	k := strings.TrimSpace(string(key))
+	if filepath.Dir(keyFile) != filepath.Dir(params["ca_file"].(string)) || strings.Contains(string(src), k) {
+		t.Fatalf("the params file shows the control key, or the key file is not the pair's:\n%s", src)
+	}
+	r := cli(t, dir, "run", "--params", sim.params, "--json", "--yes")
+	r.want(t, exitOK, "stdout", "--key-file")
+	if strings.Contains(r.stdout+r.stderr, k) {
+		t.Errorf("the run's output shows the control key: %v", r)
+	}
+	sim.stop(syscall.SIGTERM)
+}
