@@ -117,8 +117,8 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		if v, ok := opts.Params[prm.Name]; ok {
 			secrets = append(secrets, plan.Format(v))
 		}
-		if v, ok := params[prm.Name]; ok {
-			secrets = append(secrets, plan.Format(v))
+		if v, ok := params[prm.Name]; ok && (prm.HasDefault || opts.Params[prm.Name] != nil) {
+			secrets = append(secrets, plan.Format(v)) // not the zero value of a secret not given: nothing to hide
 		}
 	}
 	r.red = newRedactor(secrets)

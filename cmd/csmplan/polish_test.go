@@ -119,3 +119,14 @@ func TestControlKeyNotOnCommandLines(t *testing.T) {
 	}
 	sim.stop(syscall.SIGTERM)
 }
+
+// A secret too short to redact is refused, and not shown.
+func TestShortSecretRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := cliEnv(t, dir, []string{"CSMPLAN_PARAM_PASSWORD=q7"}, "plan", "--simulate")
+	r.want(t, exitUsage, "stderr", "param password: a secret of fewer than 4 characters cannot be redacted")
+	if strings.Contains(r.stdout+r.stderr, "q7") {
+		t.Errorf("the output shows the secret: %v", r)
+	}
+}
