@@ -468,6 +468,16 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			reason := "action " + s.Action
 			if spec, _ := r.reg.Spec(actions.KindAction, s.Action); spec.Mutates {
 				r.changed = true
+				checked, err := r.preflight(ctx, s, ev)
+				if ctx.Err() != nil {
+					return cancelled("while checking what action " + s.Action + " needs")
+				}
+				if err != nil {
+					return fail(Blocked, 0, err)
+				}
+				if checked {
+					reason += " (what it needs is there)"
+				}
 			} else {
 				reason += " (read-only, not run in a dry run)"
 			}
@@ -643,7 +653,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		if stopped {
 			return nil, n, interrupted(ctx, "while action "+s.Action+" ran")
 		}
-		err = fmt.Errorf("%w: %s: %w", ErrAction, s.Action, err)
+		err = fmt.Errorf("%w: %w", ErrAction, named(s.Action, err))
 		if n >= attempts || actions.IsPermanent(err) {
 			if n > 1 && n >= attempts {
 				err = fmt.Errorf("%w (after %d attempts)", err, n)

@@ -63,3 +63,14 @@ func (s *paramSources) paramProblems(p *plan.Plan, err error) []string {
 	}
 	return lines
 }
+
+// flagValue is the value of the param prm given as -p NAME=v: for a list
+// param, text that is not a list in flow syntax ([...]) is the list of that
+// one item, so that -p installer=/opt/setup.bin works; otherwise v, which
+// runner.BindParams converts to the param's type.
+func flagValue(prm *plan.Param, v string) any {
+	if prm == nil || prm.Type != plan.TypeList || strings.HasPrefix(strings.TrimSpace(v), "[") {
+		return v
+	}
+	return []any{v}
+}

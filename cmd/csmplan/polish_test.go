@@ -130,3 +130,23 @@ func TestShortSecretRefused(t *testing.T) {
 		t.Errorf("the output shows the secret: %v", r)
 	}
 }
+
+// A dry run checks what the mutating steps need, and blocks the first
+// that lacks it with the reason.
+func TestPlanPreflight(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := cli(t, dir, "plan", "--simulate", "-p", "installer=/nonexistent")
+	r.want(t, exitFailed, "stdout",
+		"upgrade-primary        blocked    -                      not ready to run: csm.install: the program /nonexistent cannot be run on primary (127.0.0.1:",
+		"): no such file or directory\n",
+		"Dry run: blocked: 15 steps: 6 would run, 1 blocked, 8 not run")
+	file := writeFile(t, dir, "file", "")
+	r = cli(t, dir, "plan", "--simulate", "-p", "backup_dir="+file)
+	r.want(t, exitFailed, "stdout", "backup                 blocked", "not ready to run: csm.backup: backup directory "+file+": it is not a directory")
+	r = cli(t, dir, "plan", "--simulate", "-p", "backup_dir="+filepath.Join(dir, "new"))
+	r.want(t, exitOK, "stdout", "Dry run: 15 steps: 13 would run, 2 skipped")
+	if _, err := os.Stat(filepath.Join(dir, "new")); err == nil {
+		t.Error("the dry run made the backup directory")
+	}
+}

@@ -36,7 +36,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
-	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]').\nA secret param is best given as -p NAME=@FILE (the file's content, without its last newline;\n@@ is a literal @) or in the environment variable CSMPLAN_PARAM_<NAME>: not on the command line,\nwhere any user can see it with ps")
+	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]';\na list param given a value that is not a list takes it as its one item: -p installer=/opt/setup.bin).\nA secret param is best given as -p NAME=@FILE (the file's content, without its last newline;\n@@ is a literal @) or in the environment variable CSMPLAN_PARAM_<NAME>: not on the command line,\nwhere any user can see it with ps")
 	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); CSMPLAN_PARAM_<NAME> and -p win")
 	fs.BoolVar(&f.json, "json", false, "write events as JSON lines on stdout, for other tools (progress goes to stderr)")
 	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
@@ -229,7 +229,7 @@ func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warni
 				warnings = append(warnings, fmt.Sprintf("%s was given on the command line, where other users can see it with ps; use -p %s=@FILE or the environment variable %s", k, k, secretEnv(k)))
 			}
 		}
-		params[k] = v
+		params[k] = flagValue(p.Param(k), v)
 		src.later[k] = true
 	}
 	return params, warnings, src, nil
