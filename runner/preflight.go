@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
@@ -38,14 +37,4 @@ func (r *run) preflight(ctx context.Context, s *plan.Step, ev func(Event)) (chec
 		return true, fmt.Errorf("%w: %w", ErrPreflight, named(s.Action, err))
 	}
 	return true, nil
-}
-
-// named prefixes err with the name of the action whose error it is,
-// unless its text starts with that name already.
-func named(action string, err error) error {
-	msg := err.Error()
-	if strings.HasPrefix(msg, action+" ") || strings.HasPrefix(msg, action+":") {
-		return err
-	}
-	return fmt.Errorf("%s: %w", action, err)
 }

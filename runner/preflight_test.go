@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/actionstest"
@@ -116,5 +117,34 @@ func TestActionErrorNamesOnce(t *testing.T) {
 		if err == nil || !strings.HasSuffix(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to end %q", step, err, want)
 		}
+	}
+}
+
+// Conditions that could not be checked for the same cause say it once; a
+// timeout says what timed out and after how long, not Go's "context
+// deadline exceeded".
+func TestMessagesSayCausesOnce(t *testing.T) {
+	t.Parallel()
+	kit := actionstest.NewKit()
+	login := errors.New("csm login on h:9559: the user name or password is not valid")
+	kit.Probe("p1", actionstest.Answers(func(*actions.Call) (any, error) { return nil, errors.New(`p1 on target "a": ` + login.Error()) }))
+	kit.Probe("p2", actionstest.Answers(func(*actions.Call) (any, error) { return nil, errors.New(`p2 on target "a": ` + login.Error()) }))
+	kit.Probe("p3", actionstest.Answers(func(*actions.Call) (any, error) { return nil, errors.New("other") }))
+	kit.Action("slow", actionstest.Succeeds(nil).After(time.Hour))
+	_, _, err := run(t, kit, `
+steps:
+  - id: s
+    pre:
+      - {probe: p1, expect: {equals: 1}}
+      - {probe: p3, expect: {equals: 1}}
+      - {probe: p2, expect: {equals: 1}}
+`, runner.Options{})
+	want := `precondition unmet: p1 equals 1 (line 8), p2 equals 1 (line 10): error: ` + login.Error() + `; p3 equals 1 (line 9): error: probe p3: other`
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %v, want it to end %q", err, want)
+	}
+	_, _, err = run(t, kit, "steps:\n  - id: s\n    action: slow\n    timeout: 1m\n", runner.Options{})
+	if !errors.Is(err, runner.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || !strings.HasSuffix(err.Error(), "action failed: slow: fake action slow: timed out after 1m0s") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -710,7 +710,7 @@ func bounded[T any](ctx context.Context, clock actions.Clock, timeout time.Durat
 	}
 	if res.err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {
 		var zero T
-		return zero, fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, res.err)
+		return zero, &timeoutError{after: timeout, err: res.err}
 	}
 	if res.err == nil && ctx.Err() != nil {
 		return res.v, nil

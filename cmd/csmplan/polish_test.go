@@ -2,6 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,4 +156,94 @@ func TestPlanPreflight(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "new")); err == nil {
 		t.Error("the dry run made the backup directory")
 	}
+}
+
+// repeatedPhrase returns a phrase of 5 words that occurs twice in s, or "".
+func repeatedPhrase(s string) string {
+	words := strings.Fields(s)
+	seen := map[string]bool{}
+	for i := 0; i+5 <= len(words); i++ {
+		p := strings.Join(words[i:i+5], " ")
+		if seen[p] {
+			return p
+		}
+		seen[p] = true
+	}
+	return ""
+}
+
+// The messages of common mistakes say the cause once, in the user's words:
+// no Go names, no library's request lines, no phrase said twice.
+func TestErrorMessages(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute) // a guard only
+	defer cancel()
+	dir := t.TempDir()
+	sim := startSim(t, ctx, dir, "--install-time", "0s")
+	defer sim.stop(syscall.SIGTERM)
+	writeFile(t, dir, "wrong-pw", "not-the-password\n")
+	otherCA := writeFile(t, dir, "other-ca.pem", string(selfSignedPEM(t)))
+	for name, tc := range map[string]struct {
+		args []string
+		code int
+		want string
+	}{
+		"wrong password": {[]string{"plan", "--params", sim.params, "-p", "password=@wrong-pw"}, exitFailed,
+			"(line 186): error: csm login on 127.0.0.1:"},
+		"missing CA file": {[]string{"plan", "--params", sim.params, "-p", "ca_file=" + filepath.Join(dir, "none.pem")}, exitFailed,
+			`error: target "primary": ca_file: ` + filepath.Join(dir, "none.pem") + ": no such file or directory"},
+		"not a CA file": {[]string{"plan", "--params", sim.params, "-p", "ca_file=wrong-pw"}, exitFailed,
+			`error: target "primary": ca_file: wrong-pw holds no PEM certificate`},
+		"wrong CA file": {[]string{"plan", "--params", sim.params, "-p", "ca_file=" + otherCA}, exitFailed,
+			"TLS verification failed: certificate signed by unknown authority; the server presented a certificate with SHA-256 fingerprint"},
+		"unknown host": {[]string{"plan", "--params", sim.params, "-p", "primary=csm1.invalid"}, exitFailed,
+			"server unavailable: the host name csm1.invalid does not resolve (no such host)"},
+		"unknown fault": {[]string{"plan", "--simulate", "--fault", "installer-fail"}, exitUsage,
+			"csmplan plan: --fault installer-fail: unknown fault (did you mean installer-fails?); the faults are "},
+		"timeout": {[]string{"run", "--simulate", "--yes", "--fault", "no-restart", "-p", "install_timeout=300ms"}, exitFailed,
+			"timed out after 300ms\n"}, // after the installer exited 0, or while it ran on a busy machine
+		"wrong type": {[]string{"plan", "--simulate", "-p", "maintain_dr=maybe"}, exitUsage,
+			`param maintain_dr: "maybe" is not a boolean: want true or false`},
+	} {
+		r := cli(t, dir, tc.args...)
+		out := r.stdout + r.stderr
+		if r.code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: want exit %d and %q; %v", name, tc.code, tc.want, r)
+			continue
+		}
+		for _, internal := range []string{"CAFile", "Options.", "context deadline exceeded", `Get "http`, `Post "http`, "url.Error", "csm: config", "stat ", "open /", "x509: ", "tls: ", "dial tcp"} {
+			if strings.Contains(out, internal) {
+				t.Errorf("%s: the output shows %q; %v", name, internal, r)
+			}
+		}
+		errLine := ""
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "error: ") || strings.HasPrefix(l, "csmplan ") || strings.HasPrefix(l, "  param ") {
+				errLine += l + "\n"
+			}
+		}
+		if name == "wrong CA file" {
+			errLine, _, _ = strings.Cut(errLine, "; if the server") // the hint repeats the fingerprint to give
+		}
+		if p := repeatedPhrase(errLine); p != "" {
+			t.Errorf("%s: %q is said twice in %q", name, p, errLine)
+		}
+	}
+}
+
+// selfSignedPEM is the PEM of a CA certificate that signed nothing the
+// simulator serves.
+func selfSignedPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other CA"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

@@ -82,6 +82,10 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		printf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
 		return exitUsage
 	}
+	if err := checkFaults(f.faults); err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
+	}
 	p, code := loadRunbook(e, cmd, rest)
 	if p == nil {
 		return code
@@ -324,11 +328,10 @@ func startSimulation(e *env, p *plan.Plan, params map[string]any, f *runFlags) (
 		if prm == nil {
 			return nil, errors.New("the runbook has no maintain_dr param: --simulate drives the CSM upgrade runbook")
 		}
-		cv, err := prm.Convert(v)
-		if err != nil {
-			return nil, fmt.Errorf("param maintain_dr: %w", err)
-		}
-		dr = cv.(bool)
+		if cv, err := prm.Convert(v); err == nil {
+			dr = cv.(bool)
+		} // else binding the params says what is wrong with it
+
 	}
 	opts := csmtest.Options{Standby: dr, InstallTime: f.installTime, Faults: f.faults}
 	if v, ok := params["target_version"].(string); ok {

@@ -16,7 +16,7 @@ import (
 func TestUnknownFault(t *testing.T) {
 	t.Parallel()
 	_, err := NewPair(Options{Faults: []string{"standby-unsynchronized", "disk-full"}})
-	if err == nil || !strings.Contains(err.Error(), `Options.Faults[1]: unknown fault "disk-full"`) ||
+	if err == nil || !strings.Contains(err.Error(), `csmtest: unknown fault "disk-full"`) ||
 		!strings.Contains(err.Error(), strings.Join(FaultNames(), ", ")) {
 		t.Fatalf("NewPair error = %v, want the unknown fault and the valid ones", err)
 	}
