@@ -41,6 +41,10 @@ type env struct {
 	// isTerminal reports whether stdout (and stdin) are terminals.
 	isTerminal func() bool
 	exe        string // this program, for commands that re-run it
+	// flags, when set, is given the command's flag set by parse, which
+	// then ends the command (exit 0) before it does anything: completion
+	// learns the flags this way.
+	flags func(*flag.FlagSet)
 }
 
 type command struct {
@@ -66,6 +70,8 @@ func commands() []command {
 		{"schema", "", "print the JSON Schema of runbooks, with every action's arguments", cmdSchema, false},
 		{"actions", "", "list the registered actions and probes with their arguments", cmdActions, false},
 		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim, true},
+		{"version", "", "print the version, commit and Go version of this build", cmdVersion, false},
+		{"completion", "SHELL", "print a completion script for bash, zsh or fish", cmdCompletion, false},
 	}
 }
 
@@ -99,6 +105,8 @@ func mainArgs(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	case simControlCommand:
 		return cmdSimControl(ctx, e, args[1:])
+	case completeCommand:
+		return cmdComplete(ctx, e, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -182,6 +190,10 @@ func newFlags(e *env, name, args, summary string) *flag.FlagSet {
 // stdout (exit 0); a bad flag prints what is wrong and the usage on stderr
 // (exit 2).
 func parse(e *env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	if e.flags != nil {
+		e.flags(fs)
+		return nil, exitOK, false
+	}
 	usage := fs.Usage
 	fs.Usage = func() {} // printed below, where it belongs
 	fs.SetOutput(io.Discard)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 )
@@ -45,6 +46,8 @@ func (s *paramSources) paramProblems(p *plan.Plan, err error) []string {
 	var errs []error
 	if me := (*multierror.Error)(nil); errors.As(err, &me) {
 		errs = me.Errors
+	} else if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
 	} else {
 		errs = []error{err}
 	}
@@ -73,4 +76,72 @@ func flagValue(prm *plan.Param, v string) any {
 		return v
 	}
 	return []any{v}
+}
+
+// docValues renders the procedure of p with the params of one change.
+// Params the change does not give are left as references; a value that
+// does not fit its param is an error, as for run.
+func docValues(e *env, p *plan.Plan, f *runFlags) int {
+	given, warnings, sources, err := readParams(e, f, p)
+	if err != nil {
+		for _, pe := range plan.Errors(err) {
+			printf(e.stderr, "%s\n", pe)
+		}
+		if len(plan.Errors(err)) == 0 {
+			printf(e.stderr, "csmplan doc: %v\n", err)
+		}
+		return exitUsage
+	}
+	for _, w := range warnings {
+		printf(e.stderr, "csmplan doc: warning: %s\n", w)
+	}
+	values, err := runner.BindParams(p, given)
+	if err != nil {
+		// Only what is wrong with the values given: a required param
+		// that is missing is left as its reference.
+		var errs []error
+		for _, pe := range paramErrors(err) {
+			if _, ok := given[pe.Param]; ok {
+				errs = append(errs, pe)
+			}
+		}
+		if len(errs) > 0 {
+			printf(e.stderr, "csmplan doc: params:\n")
+			for _, line := range sources.paramProblems(p, errors.Join(errs...)) {
+				printf(e.stderr, "  %s\n", line)
+			}
+			return exitUsage
+		}
+	}
+	for _, prm := range p.Params {
+		if _, ok := given[prm.Name]; !ok && !prm.HasDefault {
+			delete(values, prm.Name) // not given: its reference stays
+		}
+	}
+	if err := plan.WriteMarkdownValues(e.stdout, p, csmplan.Registry(), values); err != nil {
+		printf(e.stderr, "csmplan doc: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// paramErrors returns the *runner.ParamError in err.
+func paramErrors(err error) []*runner.ParamError {
+	var out []*runner.ParamError
+	if pe, ok := err.(*runner.ParamError); ok {
+		return []*runner.ParamError{pe}
+	}
+	var me *multierror.Error
+	if errors.As(err, &me) {
+		for _, e := range me.Errors {
+			out = append(out, paramErrors(e)...)
+		}
+		return out
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, paramErrors(e)...)
+		}
+	}
+	return out
 }
