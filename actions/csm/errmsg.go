@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
+	"os/exec"
 	"strings"
 	"syscall"
 )
@@ -91,4 +92,21 @@ func tlsCause(err error) string {
 		msg = strings.TrimPrefix(msg, p)
 	}
 	return msg
+}
+
+// startCause is why a command could not be started on this machine, said
+// plainly ("cannot start it: no such file or directory"), without the
+// executor's and Go's words around it ("remote: local: start X: fork/exec
+// X: "); other errors are returned as they are.
+func startCause(err error) error {
+	if ee, ok := errors.AsType[*exec.Error](err); ok {
+		if errors.Is(ee.Err, exec.ErrNotFound) {
+			return &plainError{msg: "cannot start it: not found in PATH", err: err}
+		}
+		return &plainError{msg: "cannot start it: " + ee.Err.Error(), err: err}
+	}
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Op == "fork/exec" {
+		return &plainError{msg: "cannot start it: " + pe.Err.Error(), err: err}
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +37,19 @@ func TestPlainMessages(t *testing.T) {
 	}
 	if got := tlsCause(wrap(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"})); !strings.Contains(got, "does not speak TLS") {
 		t.Errorf("tlsCause of a plain HTTP server = %q", got)
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("remote: local: start x: %w", &exec.Error{Name: "x", Err: exec.ErrNotFound}), "cannot start it: not found in PATH"},
+		{fmt.Errorf("remote: local: start x: %w", &exec.Error{Name: "x", Err: os.ErrPermission}), "cannot start it: permission denied"},
+		{fmt.Errorf("remote: local: start /x: %w", &os.PathError{Op: "fork/exec", Path: "/x", Err: syscall.ENOENT}), "cannot start it: no such file or directory"},
+		{errors.New("ssh: lost"), "ssh: lost"},
+	} {
+		if got := startCause(tc.err); got.Error() != tc.want || !errors.Is(got, tc.err) && got != tc.err {
+			t.Errorf("startCause(%v) = %v, want %q", tc.err, got, tc.want)
+		}
 	}
 	_, err := New(Config{Host: "h", CAFile: "/nonexistent/ca.pem"})
 	var ce *ConfigError

@@ -202,6 +202,8 @@ func TestErrorMessages(t *testing.T) {
 			"csmplan plan: --fault installer-fail: unknown fault (did you mean installer-fails?); the faults are "},
 		"timeout": {[]string{"run", "--simulate", "--yes", "--fault", "no-restart", "-p", "install_timeout=300ms"}, exitFailed,
 			"timed out after 300ms\n"}, // after the installer exited 0, or while it ran on a busy machine
+		"missing installer": {[]string{"run", "--simulate", "--yes", "-p", "installer=/nonexistent"}, exitFailed,
+			`action failed: csm.install on target "primary": running /nonexistent on primary (127.0.0.1:`},
 		"wrong type": {[]string{"plan", "--simulate", "-p", "maintain_dr=maybe"}, exitUsage,
 			`param maintain_dr: "maybe" is not a boolean: want true or false`},
 	} {
@@ -211,7 +213,7 @@ func TestErrorMessages(t *testing.T) {
 			t.Errorf("%s: want exit %d and %q; %v", name, tc.code, tc.want, r)
 			continue
 		}
-		for _, internal := range []string{"CAFile", "Options.", "context deadline exceeded", `Get "http`, `Post "http`, "url.Error", "csm: config", "stat ", "open /", "x509: ", "tls: ", "dial tcp"} {
+		for _, internal := range []string{"CAFile", "Options.", "context deadline exceeded", `Get "http`, `Post "http`, "url.Error", "csm: config", "stat ", "open /", "x509: ", "tls: ", "dial tcp", "fork/exec", "remote: local"} {
 			if strings.Contains(out, internal) {
 				t.Errorf("%s: the output shows %q; %v", name, internal, r)
 			}
