@@ -122,6 +122,9 @@ func WriteMarkdown(w io.Writer, p *Plan, reg *actions.Registry) error {
 			b.WriteString("\n\n")
 		}
 		writeConditions(b, "After, check that", s.Post)
+		if s.State != "" {
+			fmt.Fprintf(b, "**State once done**: %s\n\n", termsafe.String(strings.TrimSpace(s.State)))
+		}
 		policy := s.OnFailure
 		if policy == "" {
 			policy = p.Defaults.OnFailure

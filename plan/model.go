@@ -175,6 +175,11 @@ type Step struct {
 	ID    string
 	Title string
 	Doc   string
+	// State is a sentence that holds once the step has succeeded, such as
+	// "the secondary is now the active server": after a failed or
+	// interrupted run, the state of the last step that succeeded says
+	// where the system stands. Optional.
+	State string
 	// When, if not nil, must hold for the step to run; otherwise it is
 	// skipped. A bare reference or boolean is a condition without expect.
 	When *Condition

@@ -464,6 +464,8 @@ func (d *decoder) step(n *yaml.Node) *Step {
 			s.Title = str(v)
 		case "doc":
 			s.Doc = str(v)
+		case "state":
+			s.State = str(v)
 		case "when":
 			s.When = d.when(v)
 		case "pre":

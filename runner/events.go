@@ -43,32 +43,34 @@ const (
 
 // Event is one observable thing in a run. Secrets are redacted before any
 // observer sees an event. Fields that do not apply to a kind are zero.
+// Its JSON form (MarshalJSON) is versioned: see [EventSchemaVersion].
 type Event struct {
 	Kind EventKind
 	Time time.Time
 	// Runbook is the runbook's name.
-	Runbook string `json:",omitempty"`
+	Runbook string
 	// Step is the step's id; Index its 1-based number of Count steps.
-	Step  string `json:",omitempty"`
-	Index int    `json:",omitempty"`
-	Count int    `json:",omitempty"`
-	Title string `json:",omitempty"`
+	Step  string
+	Index int
+	Count int
+	Title string
 	// Line is the runbook line of the step or condition.
-	Line int `json:",omitempty"`
+	Line int
 	// Phase and Condition describe a condition event.
-	Phase     Phase            `json:",omitempty"`
-	Condition *ConditionResult `json:",omitempty"`
+	Phase     Phase
+	Condition *ConditionResult
 	// Attempt is the attempt number of an action.
-	Attempt int `json:",omitempty"`
+	Attempt int
 	// Elapsed and Timeout describe a wait in progress, or the duration of
-	// what ended.
-	Elapsed time.Duration `json:",omitempty"`
-	Timeout time.Duration `json:",omitempty"`
+	// what ended; Timeout of an attempt.start is the attempt's timeout (0:
+	// none).
+	Elapsed time.Duration
+	Timeout time.Duration
 	// Outcome of a step, undo or run that ended.
-	Outcome Outcome `json:",omitempty"`
-	Message string  `json:",omitempty"`
-	Error   string  `json:",omitempty"`
-	DryRun  bool    `json:",omitempty"`
+	Outcome Outcome
+	Message string
+	Error   string
+	DryRun  bool
 }
 
 // Observer receives the events of a run, in order, from the goroutine that

@@ -53,8 +53,28 @@ func sameCause(results []ConditionResult) []string {
 			parts[i] = strings.Join(n, ", ") + ": error: " + causes[i]
 		}
 	}
+	// A later error that quotes an earlier one (a refused login quoted by
+	// the error that no more logins are tried) says "as above" instead.
+	for i := range parts {
+		for j := 0; j < i; j++ {
+			if causes[j] == "" {
+				continue
+			}
+			core := causes[j]
+			if k := strings.LastIndex(core, ": "); k >= 0 {
+				core = core[k+2:]
+			}
+			if len(core) >= minQuoted {
+				parts[i] = strings.ReplaceAll(parts[i], core, "as above")
+			}
+		}
+	}
 	return parts
 }
+
+// minQuoted is the shortest text of an earlier error that a later one is
+// said to quote.
+const minQuoted = 20
 
 // timeoutError is the error of a call that its timeout ended: the call's
 // own error, whose cause (context.DeadlineExceeded, "context deadline

@@ -143,6 +143,20 @@ steps:
 	if err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("err = %v, want it to end %q", err, want)
 	}
+	kit.Probe("p4", actionstest.Answers(func(*actions.Call) (any, error) {
+		return nil, errors.New(`p4 on target "a": no more logins (the last refusal: the user name or password is not valid)`)
+	}))
+	_, _, err = run(t, kit, `
+steps:
+  - id: s
+    pre:
+      - {probe: p1, expect: {equals: 1}}
+      - {probe: p4, expect: {equals: 1}}
+`, runner.Options{})
+	want = `p1 equals 1 (line 8): error: p1 on target "a": ` + login.Error() + `; p4 equals 1 (line 9): error: p4 on target "a": no more logins (the last refusal: as above)`
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %v, want it to end %q", err, want)
+	}
 	_, _, err = run(t, kit, "steps:\n  - id: s\n    action: slow\n    timeout: 1m\n", runner.Options{})
 	if !errors.Is(err, runner.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || !strings.HasSuffix(err.Error(), "action failed: slow: fake action slow: timed out after 1m0s") {
 		t.Errorf("err = %v", err)

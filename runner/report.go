@@ -15,7 +15,7 @@ const (
 	// Succeeded too, not Resumed: this run checked it; its Reason says so.
 	Succeeded Outcome = "succeeded"
 	Failed    Outcome = "failed"
-	Skipped   Outcome = "skipped"   // `when` did not hold
+	Skipped   Outcome = "skipped"   // `when` did not hold, or the operator left the step out (StepReport.ByOperator)
 	Cancelled Outcome = "cancelled" // the run's context was done: see ErrInterrupted
 	NotRun    Outcome = "not run"   // the run stopped before the step
 	// Resumed: the journal of an earlier run records the step as done
@@ -70,6 +70,9 @@ type StepReport struct {
 	Outcome Outcome
 	// Reason says why the step was skipped, failed or blocked.
 	Reason string
+	// ByOperator: the operator left the step out of the run
+	// (Options.From, Options.Only); its Reason begins with OperatorSkip.
+	ByOperator bool `json:",omitempty"`
 	// Inspection is what the Inspector of the step's action found, on
 	// resume, of the attempt that an earlier run left unfinished: "done",
 	// "in progress", "not done" or "unknown" (see actions.Inspection), or

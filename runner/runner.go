@@ -42,6 +42,21 @@ type Options struct {
 	DryRun bool
 	// Approver answers manual approval gates. Nil: manual steps fail.
 	Approver actions.Approver
+	// From, when set, is the id of the step the run starts at; Only, when
+	// set, the ids of the only steps that run. The steps left out end
+	// Skipped (in a dry run WouldSkip) with ByOperator set and a Reason
+	// that begins with OperatorSkip; the steps that run are guarded by
+	// their preconditions as always. A journal records the steps left out
+	// as skipped, so that a resume does not run them either. Unknown ids,
+	// both fields together, or either with a journal holding an earlier
+	// run to resume are refused before the first step (ErrSelection).
+	From string
+	Only []string
+	// Confirm, when set, is asked once, before the first mutating action
+	// of the run (never in a dry run), with the mutating steps to come.
+	// When it answers false, or fails, the run stops there, changing
+	// nothing, with an error wrapping ErrDeclined (see PlannedChange).
+	Confirm func(ctx context.Context, changes []PlannedChange) (bool, error)
 }
 
 // Run executes the plan. It returns the report, always non-nil, and an
@@ -91,9 +106,15 @@ type run struct {
 	secretOutputs map[string][]string
 	secretVars    map[string]bool
 	lostOutputs   map[string]bool
+
+	// confirmed: Options.Confirm confirmed the changes to come.
+	confirmed bool
 }
 
 func newRun(p *plan.Plan, opts Options) (*run, error) {
+	if err := checkSelection(p, opts); err != nil {
+		return nil, err
+	}
 	r := &run{p: p, opts: opts, clock: opts.Clock, reg: opts.Registry,
 		vars: map[string]any{}, outputs: map[string]map[string]any{}, journal: opts.Journal,
 		secretOutputs: map[string][]string{}, secretVars: map[string]bool{}, lostOutputs: map[string]bool{}}
@@ -148,6 +169,9 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		}
 	}
 	if r.journal != nil {
+		if (opts.From != "" || len(opts.Only) > 0) && r.journal.header != nil {
+			return nil, fmt.Errorf("%w: the journal %s holds an earlier run to resume, which decides the steps that are done: resume without choosing steps, or start a new journal", ErrSelection, r.journal.path)
+		}
 		if err := r.journal.begin(p, params); err != nil {
 			return nil, r.red.Error(err)
 		}
@@ -170,12 +194,12 @@ func (r *run) resolveRef(ref *plan.Ref) (any, error) {
 	case plan.ScopeVars:
 		var ok bool
 		if v, ok = r.vars[ref.Name]; !ok {
-			return nil, fmt.Errorf("%s has no value: the condition that saves it did not run", ref.Source)
+			return nil, fmt.Errorf("%s has no value: the condition that saves it did not run%s", ref.Source, r.selectionNote())
 		}
 	case plan.ScopeSteps:
 		out, ok := r.outputs[ref.Name]
 		if !ok {
-			return nil, fmt.Errorf("%s has no value: step %q did not run", ref.Source, ref.Name)
+			return nil, fmt.Errorf("%s has no value: step %q did not run%s", ref.Source, ref.Name, r.selectionNote())
 		}
 		if v, ok = out[ref.Output]; !ok {
 			return nil, fmt.Errorf("%s: step %q has no output %q", ref.Source, ref.Name, ref.Output)
@@ -226,6 +250,11 @@ func (r *run) run(ctx context.Context) (*Report, error) {
 			continue
 		}
 		err = r.red.Error(err)
+		if errors.Is(err, ErrDeclined) && ctx.Err() == nil {
+			stop = err // nothing changed: no rollback, whatever the policy
+			r.notReached(i, "not run: the changes were not confirmed")
+			break
+		}
 		if ctx.Err() != nil {
 			if !errors.Is(err, ErrInterrupted) {
 				// The step failed as the run was interrupted: the
@@ -369,6 +398,13 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			return fail(Failed, 0, err)
 		}
 	}
+	if reason := r.operatorSkip(i); reason != "" {
+		sr.ByOperator = true
+		if dry {
+			return end(WouldSkip, reason, nil)
+		}
+		return end(Skipped, reason, nil)
+	}
 	// The action of an earlier run was interrupted: what it left behind
 	// decides what this run does, so its Inspector is asked first.
 	ins := actions.Unknown
@@ -482,6 +518,9 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 				reason += " (read-only, not run in a dry run)"
 			}
 			return end(WouldRun, reason, nil)
+		}
+		if err := r.confirm(ctx, i); err != nil {
+			return end(NotRun, err.Error(), r.stepError(s, 0, err))
 		}
 		if r.journal != nil {
 			if err := r.journal.actionStart(s.ID, r.values(s, s.Pre)); err != nil {
@@ -636,7 +675,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	}
 	for n := 1; ; n++ {
 		call := r.call(s, args, n, ev)
-		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Message: s.Action})
+		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Timeout: timeout, Message: s.Action})
 		t0 := r.clock.Now()
 		out, err := bounded(ctx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) })
 		stopped := ctx.Err() != nil // the run was interrupted while the attempt ran

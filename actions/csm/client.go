@@ -64,6 +64,11 @@ var (
 	// authority, wrong host name, fingerprint mismatch) or the server does
 	// not speak TLS.
 	ErrTLS = errors.New("TLS verification failed")
+	// ErrLoginLimit: the server refused the client's logins
+	// Config.MaxFailedLogins times, so the client does not log in again
+	// (it makes no request): trying a wrong password on and on may lock
+	// the CSM account. It matches ErrAuth too, and wraps the last refusal.
+	ErrLoginLimit = errors.New("too many refused logins")
 	// ErrNoTLSConfig: the Config gives no way to verify the server's
 	// certificate (no CA bundle, no fingerprint, and Insecure not set).
 	ErrNoTLSConfig = errors.New("no way to verify the server's TLS certificate")
@@ -111,7 +116,22 @@ type Config struct {
 	// 503 or 504. Zero means 3; a negative value means no retries.
 	// Commands (PUT, POST) are never retried.
 	Retries int
+	// MaxFailedLogins bounds the logins (token requests) the server may
+	// refuse (ErrAuth) over the life of the client: after that many, every
+	// request fails at once with ErrLoginLimit, without contacting the
+	// server, so that a wrong password cannot lock the CSM account. The
+	// CSM probes and actions keep one client per server and credentials
+	// for the life of their registry: in the command line, per server per
+	// run. Zero means DefaultMaxFailedLogins; a negative value means no
+	// bound.
+	MaxFailedLogins int
 }
+
+// DefaultMaxFailedLogins is the default of Config.MaxFailedLogins: few
+// enough that an account lockout policy which counts failed logins is not
+// reached by one run, enough that a server which refuses a login now and
+// then does not end an upgrade.
+const DefaultMaxFailedLogins = 3
 
 // Client is a CSM REST client for one server. It is safe for concurrent
 // use. New makes no network call; the first request fetches a token.
@@ -129,6 +149,12 @@ type Client struct {
 	authSem chan struct{} // one token request at a time
 	mu      sync.Mutex    // guards tok
 	tok     string
+
+	// Refused logins, guarded by authSem: their number, the bound
+	// (Config.MaxFailedLogins; 0: none) and the last refusal.
+	refused     int
+	maxRefused  int
+	lastRefusal error
 }
 
 // New checks cfg and returns a client. It reads CAFile but makes no
@@ -158,6 +184,13 @@ func New(cfg Config) (*Client, error) {
 	case retries < 0:
 		retries = 0
 	}
+	maxRefused := cfg.MaxFailedLogins
+	switch {
+	case maxRefused == 0:
+		maxRefused = DefaultMaxFailedLogins
+	case maxRefused < 0:
+		maxRefused = 0
+	}
 	clk := cfg.Clock
 	if clk == nil {
 		clk = actions.RealClock{}
@@ -180,6 +213,8 @@ func New(cfg Config) (*Client, error) {
 		hc:      hc,
 		warning: warning,
 		authSem: make(chan struct{}, 1),
+
+		maxRefused: maxRefused,
 	}, nil
 }
 
@@ -644,7 +679,15 @@ func (c *Client) token(ctx context.Context, fresh bool) (string, error) {
 	if t := c.currentToken(); t != "" && !fresh {
 		return t, nil
 	}
+	if c.maxRefused > 0 && c.refused >= c.maxRefused {
+		return "", fmt.Errorf("csm %s on %s: %w: the server refused %d login(s) of user %q, and no more are tried, so that the CSM account is not locked: check the username and password (the last refusal: %w)",
+			opToken, c.addr, ErrLoginLimit, c.refused, c.user, refusal(c.lastRefusal))
+	}
 	t, err := c.fetchToken(ctx)
+	if errors.Is(err, ErrAuth) {
+		c.refused++
+		c.lastRefusal = err
+	}
 	if err != nil {
 		return "", err
 	}

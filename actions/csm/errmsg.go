@@ -110,3 +110,18 @@ func startCause(err error) error {
 	}
 	return err
 }
+
+// refusal is what the server said when it refused a login (its message
+// id and text), without the request that the message around it names
+// already.
+func refusal(err error) error {
+	ae, ok := errors.AsType[*APIError](err)
+	if !ok {
+		return err
+	}
+	text := ae.Text
+	if ae.Msg != "" && !strings.HasPrefix(text, ae.Msg) {
+		text = strings.TrimSuffix(ae.Msg+": "+text, ": ")
+	}
+	return &plainError{msg: fmt.Sprintf("%s (HTTP %d)", text, ae.StatusCode), err: err}
+}

@@ -56,6 +56,7 @@ func plural(n int) string {
 func cmdSchema(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "schema", "", "Print the JSON Schema (draft 2020-12) of runbooks, including the arguments\nof every registered action and probe. Save it and point your editor at it:\nwith the YAML language server, put this line at the top of a runbook:\n\n  # yaml-language-server: $schema=./csmplan.schema.json")
 	base := fs.Bool("base", false, "print only the runbook format, without the actions' arguments")
+	events := fs.Bool("events", false, "print instead the JSON Schema of the events that run --json and plan --json write")
 	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
@@ -65,7 +66,9 @@ func cmdSchema(_ context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	out := schema.Runbook()
-	if !*base {
+	if *events {
+		out = schema.Events()
+	} else if !*base {
 		var err error
 		if out, err = schema.Full(csmplan.Registry()); err != nil {
 			printf(e.stderr, "csmplan schema: %v\n", err)

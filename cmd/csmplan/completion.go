@@ -156,12 +156,17 @@ func flagValues(name, cur, prefix string, words []string, flags map[string]*flag
 	case name == "fault":
 		values = matching(csmtest.FaultNames(), cur)
 	case slices.Contains(stepFlags, name):
+		// --only a,b: the last of a list separated by commas.
+		done := ""
+		if i := strings.LastIndexByte(cur, ','); i >= 0 {
+			done, cur = cur[:i+1], cur[i+1:]
+		}
 		if p := runbookOf(words, flags); p != nil {
 			for _, s := range p.Steps {
-				values = append(values, s.ID)
+				values = append(values, done+s.ID)
 			}
 		}
-		values = matching(values, cur)
+		values = matching(values, done+cur)
 	}
 	for i, v := range values {
 		values[i] = prefix + v

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -45,6 +46,8 @@ type env struct {
 	// then ends the command (exit 0) before it does anything: completion
 	// learns the flags this way.
 	flags func(*flag.FlagSet)
+	// in reads stdin for the operator's answers (see answer).
+	in *bufio.Reader
 }
 
 type command struct {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/csmplan/csmplan"
 )
 
 // Problems with values of a --params file say FILE:LINE:COL, as a
@@ -56,14 +59,21 @@ func TestParamsFileLines(t *testing.T) {
 func TestBuiltinRunbookPlaces(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	line := 0
+	for i, l := range strings.Split(string(csmplan.DefaultRunbook()), "\n") {
+		if strings.TrimSpace(l) == "- id: upgrade-primary" {
+			line = i + 1
+		}
+	}
+	at := fmt.Sprintf("csm-upgrade.yaml:%d", line)
 	r := cli(t, dir, "run", "--simulate", "--yes", "--fault", "installer-fails")
-	r.want(t, exitFailed, "stdout",
-		"at csm-upgrade.yaml:312 (the built-in runbook; 'csmplan init' writes a copy)\n",
-		`error: step "upgrade-primary" (csm-upgrade.yaml:312, the built-in runbook; 'csmplan init' writes a copy): `)
+	r.want(t, exitFailed, "stdout", "at "+at+" (the built-in runbook; 'csmplan init' writes a copy)\n")
+	r.want(t, exitFailed, "stderr", `error: step "upgrade-primary" (`+at+`, the built-in runbook; 'csmplan init' writes a copy): `)
 	cli(t, dir, "init").want(t, exitOK, "stdout")
 	r = cli(t, dir, "run", "--simulate", "--yes", "--fault", "installer-fails", "csm-upgrade.yaml")
-	r.want(t, exitFailed, "stdout", "at csm-upgrade.yaml:312\n")
-	if strings.Contains(r.stdout, "built-in") {
+	r.want(t, exitFailed, "stdout", "at "+at+"\n")
+	r.want(t, exitFailed, "stderr", `error: step "upgrade-primary" (`+at+`): `)
+	if strings.Contains(r.stdout+r.stderr, "built-in") {
 		t.Errorf("a runbook file is called built in: %v", r)
 	}
 }
@@ -143,14 +153,27 @@ func TestShortSecretRefused(t *testing.T) {
 func TestPlanPreflight(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	row := func(r result, step string, subs ...string) {
+		t.Helper()
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if f := strings.Fields(l); len(f) > 2 && f[1] == step {
+				for _, s := range subs {
+					if !strings.Contains(l, s) {
+						t.Errorf("the row of step %s does not say %q: %q", step, s, l)
+					}
+				}
+				return
+			}
+		}
+		t.Errorf("no row for step %s; %v", step, r)
+	}
 	r := cli(t, dir, "plan", "--simulate", "-p", "installer=/nonexistent")
-	r.want(t, exitFailed, "stdout",
-		"upgrade-primary        blocked    -                      not ready to run: csm.install: the program /nonexistent cannot be run on primary (127.0.0.1:",
-		"): no such file or directory\n",
-		"Dry run: blocked: 15 steps: 6 would run, 1 blocked, 8 not run")
+	r.want(t, exitFailed, "stdout", "Dry run: blocked: 15 steps: 6 would run, 1 blocked, 8 not run")
+	row(r, "upgrade-primary", " blocked ", "not ready to run: csm.install: the program /nonexistent cannot be run on primary (127.0.0.1:", "): no such file or directory")
 	file := writeFile(t, dir, "file", "")
 	r = cli(t, dir, "plan", "--simulate", "-p", "backup_dir="+file)
-	r.want(t, exitFailed, "stdout", "backup                 blocked", "not ready to run: csm.backup: backup directory "+file+": it is not a directory")
+	r.want(t, exitFailed, "stdout")
+	row(r, "backup", " blocked ", "not ready to run: csm.backup: backup directory "+file+": it is not a directory")
 	r = cli(t, dir, "plan", "--simulate", "-p", "backup_dir="+filepath.Join(dir, "new"))
 	r.want(t, exitOK, "stdout", "Dry run: 15 steps: 13 would run, 2 skipped")
 	if _, err := os.Stat(filepath.Join(dir, "new")); err == nil {
@@ -189,7 +212,7 @@ func TestErrorMessages(t *testing.T) {
 		want string
 	}{
 		"wrong password": {[]string{"plan", "--params", sim.params, "-p", "password=@wrong-pw"}, exitFailed,
-			"(line 186): error: csm login on 127.0.0.1:"},
+			"): error: csm login on 127.0.0.1:"},
 		"missing CA file": {[]string{"plan", "--params", sim.params, "-p", "ca_file=" + filepath.Join(dir, "none.pem")}, exitFailed,
 			`error: target "primary": ca_file: ` + filepath.Join(dir, "none.pem") + ": no such file or directory"},
 		"not a CA file": {[]string{"plan", "--params", sim.params, "-p", "ca_file=wrong-pw"}, exitFailed,

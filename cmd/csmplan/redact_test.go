@@ -88,7 +88,7 @@ func TestCLIRedactsEveryEncoding(t *testing.T) {
 		code    int
 		want    []string // in stdout
 	}{
-		{"run --json", []string{"run", "--json"}, true, exitFailed, []string{`"Kind":"run.end"`, runner.Redacted}},
+		{"run --json", []string{"run", "--json"}, true, exitFailed, []string{`"type":"run.end"`, runner.Redacted}},
 		{"run", []string{"run"}, true, exitFailed, []string{"Failed: 5 steps", runner.Redacted}},
 		// The blocked steps go on (on_failure: continue), and the dry run
 		// ends failed, as a run would.

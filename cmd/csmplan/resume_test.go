@@ -38,7 +38,7 @@ func TestResumeTwiceInstallsOnce(t *testing.T) {
 	// events (--json) say when its check starts.
 	args = append(args, "--resume")
 	run = start(t, ctx, dir, append(args, "--json")...)
-	run.waitFor(`"Kind":"condition.start"`, `"Step":"upgrade-primary"`, `"Phase":"post"`)
+	run.waitFor(`"type":"condition.start"`, `"step":"upgrade-primary"`, `"phase":"post"`)
 	run.signal(os.Interrupt)
 	if code := run.exitCode(10 * time.Second); code != exitInterrupted {
 		t.Fatalf("first resume: exit code %d, want %d: %v", code, exitInterrupted, run)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -33,6 +32,9 @@ type runFlags struct {
 	simulate    bool
 	faults      multiFlag
 	installTime time.Duration
+	from        string
+	only        multiFlag
+	outputFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
@@ -42,16 +44,19 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
 	fs.Var(&f.faults, "fault", "with --simulate: inject a fault by `NAME` (repeatable): "+strings.Join(csmtest.FaultNames(), ", "))
 	fs.DurationVar(&f.installTime, "install-time", 0, "with --simulate: how long the simulated installer keeps a server down")
+	fs.StringVar(&f.from, "from", "", "start at the step with this `ID`: the steps before it are skipped by the operator\n(for an upgrade half done without a journal; each step that runs is still guarded by its preconditions)")
+	fs.Var(&f.only, "only", "run only the step with this `ID` (repeatable, or IDs separated by commas); the others are skipped by the operator")
+	f.outputFlags.register(fs, withRun)
 	if withRun {
 		fs.StringVar(&f.journal, "journal", "", "record the run in `FILE` (JSON lines, synced at each step) so that it can be resumed")
 		fs.BoolVar(&f.resume, "resume", false, "resume the run recorded in the --journal file: done steps are skipped")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "run no action that changes anything; say what would run, skip or block")
-		fs.BoolVar(&f.yes, "yes", false, "approve manual approval steps without asking")
+		fs.BoolVar(&f.yes, "yes", false, "change without asking: on a terminal, run asks once, before the first step that changes\nsomething, to type yes (off a terminal it does not ask); also approves manual approval steps")
 	}
 }
 
 func cmdRun(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "run", "[RUNBOOK]", "Run a runbook, by default the built-in CSM HA upgrade. Progress is shown\nstep by step; a failure shows the condition evidence and the runbook line.\nExit 0 success, 1 the run failed, 2 usage or load error, 130 interrupted\n(resume with --journal FILE --resume).\n\nTry: csmplan run --simulate")
+	fs := newFlags(e, "run", "[RUNBOOK]", "Run a runbook, by default the built-in CSM HA upgrade. Progress is shown\nstep by step; a failure shows the condition evidence and the runbook line.\nExit 0 success, 1 the run failed, 2 usage or load error, 130 interrupted\n(resume with --journal FILE --resume). Errors go to stderr.\n\nOn a terminal, waits and actions that run long without a word (an installer)\nare redrawn in place, cut to the terminal's width (TIOCGWINSZ, else $COLUMNS,\nelse 80); off a terminal, such an action gets a plain line every minute.\n"+eventsHelp+"\n\nTry: csmplan run --simulate")
 	var f runFlags
 	f.register(fs, true)
 	rest, code, ok := parse(e, fs, args)
@@ -62,7 +67,7 @@ func cmdRun(ctx context.Context, e *env, args []string) int {
 }
 
 func cmdPlan(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "plan", "[RUNBOOK]", "Dry run: check what can be checked (read-only probes run for real) and say, for\neach step, would run / would skip (why) / blocked (which condition, what was\nobserved). No action that changes anything runs.")
+	fs := newFlags(e, "plan", "[RUNBOOK]", "Dry run: check what can be checked (read-only probes run for real) and say, for\neach step, would run / would skip (why) / blocked (which condition, what was\nobserved). No action that changes anything runs. On a terminal, the condition\nbeing probed is shown as it is probed.\n"+eventsHelp)
 	var f runFlags
 	f.register(fs, false)
 	rest, code, ok := parse(e, fs, args)
@@ -112,7 +117,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		}
 		defer sim.close()
 	}
-	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun}
+	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun, From: f.from, Only: f.onlyIDs()}
 	if _, err := runner.BindParams(p, params); err != nil {
 		printf(e.stderr, "csmplan %s: params:\n", cmd)
 		for _, line := range sources.paramProblems(p, err) {
@@ -130,17 +135,19 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		defer j.Close()
 		opts.Journal = j
 	}
-	opts.Approver = approver(e, f.yes)
-	progressOut := e.stdout
-	if f.json {
-		progressOut = e.stderr
-		opts.Observers = append(opts.Observers, jsonObserver(e.stdout))
+	d, err := newDisplay(e, cmd, f, p)
+	if err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
 	}
-	prog := newProgress(progressOut, e.color() && !f.json, e.isTerminal() && !f.json, p)
-	prog.quiet = cmd == "plan" // plan shows a table at the end instead
-	prog.builtin = len(rest) == 0
-	opts.Observers = append(opts.Observers, prog)
+	defer d.close()
+	progressOut := d.out
+	opts.Observers = append(opts.Observers, d.observers...)
+	opts.Approver = approver(e, f.yes, progressOut, d.prog.hold)
+	opts.Confirm = confirmer(e, f, progressOut, d.prog.hold)
+	d.prog.builtin = len(rest) == 0
 	rep, err := runner.Run(ctx, p, opts)
+	d.stop()
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
 		// journal belongs to another run. A usage error, not a failed run.
@@ -148,9 +155,9 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		return exitUsage
 	}
 	if f.dryRun {
-		writePlanTable(progressOut, p, rep)
+		writePlanTable(progressOut, p, rep, d.width())
 	}
-	prog.summary(rep)
+	d.prog.summary(rep, d.errw)
 	code = exitOK
 	switch {
 	case err == nil:
@@ -158,22 +165,33 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		code = exitUsage
 	case ctx.Err() != nil:
 		code = exitInterrupted
-		if f.journal != "" {
-			printf(progressOut, "interrupted: resume with 'csmplan run --journal %s --resume' and the same runbook and params\n", f.journal)
-		} else {
-			printf(progressOut, "interrupted: run with --journal FILE to be able to resume\n")
+		if f.dryRun {
+			printf(progressOut, "interrupted: the dry run stopped; it changed nothing\n")
 		}
 	default:
 		code = exitFailed
 	}
-	if sim != nil {
+	if !f.dryRun && code != exitOK {
+		printNext(progressOut, p, rep, f)
+	}
+	if sim != nil && f.dryRun {
+		printf(progressOut, "%s\n", sim.dryRunSummary())
+	} else if sim != nil {
 		printf(progressOut, "%s\n", sim.pair.WindowSummary())
-		printf(progressOut, "%s\n", sim.summary(err == nil && !f.dryRun))
+		line, violated := sim.verdict(err == nil && f.from == "" && len(f.only) == 0)
+		printf(progressOut, "%s\n", line)
+		if violated && code == exitOK {
+			printf(e.stderr, "csmplan %s: the simulator reports a violated invariant: exit 1\n", cmd)
+			code = exitFailed
+		}
 	}
 	if o, ok := e.stdout.(outputLoser); ok {
 		if at, werr := o.lost(); werr != nil {
 			record := "see the journal " + f.journal
-			if f.journal == "" || f.dryRun {
+			switch {
+			case f.dryRun:
+				record = "a dry run keeps no record"
+			case f.journal == "":
 				record = "run with --journal FILE to keep a record"
 			}
 			outcome := runner.Failed
@@ -272,7 +290,7 @@ func readSecretFile(name string) (string, error) {
 
 // approver answers manual gates: --yes approves; on a terminal, the
 // operator is asked; otherwise the gate is refused.
-func approver(e *env, yes bool) actions.Approver {
+func approver(e *env, yes bool, out io.Writer, hold func() (release func())) actions.Approver {
 	if yes {
 		return actions.AutoApprove{}
 	}
@@ -280,22 +298,15 @@ func approver(e *env, yes bool) actions.Approver {
 		if !e.isTerminal() {
 			return false, errors.New("approval needed, but not on a terminal: run with --yes to approve manual steps")
 		}
-		printf(e.stdout, "\n%s\n", req.Prompt)
+		defer hold()()
+		printf(out, "\n%s\n", req.Prompt)
 		if req.Details != "" {
-			printf(e.stdout, "%s\n", block(req.Details))
+			printf(out, "%s\n", block(req.Details))
 		}
-		printf(e.stdout, "Approve step %s? [y/N] ", req.Step)
-		answer := make(chan string, 1)
-		go func() {
-			line, _ := bufio.NewReader(e.stdin).ReadString('\n')
-			answer <- strings.TrimSpace(strings.ToLower(line))
-		}()
-		select {
-		case a := <-answer:
-			return a == "y" || a == "yes", nil
-		case <-ctx.Done():
-			return false, ctx.Err()
-		}
+		printf(out, "Approve step %s? [y/N] ", req.Step)
+		a, err := e.answer(ctx)
+		a = strings.ToLower(a)
+		return err == nil && (a == "y" || a == "yes"), err
 	})
 }
 

@@ -38,7 +38,7 @@ func TestRunSimulate(t *testing.T) {
 			"[14/15] - Run the installer on the secondary (skipped)", "\nSucceeded: 15 steps: 4 succeeded, 11 skipped in "}, heldSimulator},
 		{"installer fails", []string{"--fault", "installer-fails"}, exitFailed, []string{
 			"[7/15] ✗ Run the installer on the primary (failed)", "at csm-upgrade.yaml:", "\nFailed: 15 steps: 6 succeeded, 1 failed, 8 not run",
-			"fault installer-fails"}, heldSimulator + " (the upgrade stopped before the end"},
+		}, heldSimulator + " (the upgrade stopped before the end"},
 		{"token expiry", []string{"--fault", "token-expiry"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
 		{"the other reading of levels", []string{"--fault", "reconnect-across-levels"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
 		{"levels written differently", []string{"--fault", "version-suffix"}, exitOK, []string{"\nSucceeded: 15 steps"}, heldSimulator},
@@ -113,9 +113,9 @@ func TestRunJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("stdout line %d is not JSON: %v: %q", i+1, err, line)
 		}
-		kind, ok := ev["Kind"].(string)
+		kind, ok := ev["type"].(string)
 		if !ok || kind == "" {
-			t.Fatalf("stdout line %d has no Kind: %q", i+1, line)
+			t.Fatalf("stdout line %d has no type: %q", i+1, line)
 		}
 		kinds[kind]++
 		if i == 0 {
@@ -123,11 +123,11 @@ func TestRunJSON(t *testing.T) {
 		}
 		last = ev
 	}
-	if first["Kind"] != "run.start" || last["Kind"] != "run.end" {
-		t.Errorf("first event %v, last %v: want run.start and run.end", first["Kind"], last["Kind"])
+	if first["type"] != "run.start" || last["type"] != "run.end" {
+		t.Errorf("first event %v, last %v: want run.start and run.end", first["type"], last["type"])
 	}
-	if last["Outcome"] != "succeeded" {
-		t.Errorf("run.end outcome %v, want succeeded", last["Outcome"])
+	if last["outcome"] != "succeeded" {
+		t.Errorf("run.end outcome %v, want succeeded", last["outcome"])
 	}
 	if kinds["step.start"] != 15 || kinds["step.end"] != 15 || kinds["action.log"] == 0 {
 		t.Errorf("event counts %v: want 15 step.start and step.end, and action.log", kinds)
@@ -183,9 +183,9 @@ func TestPlanSimulate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, dir, "plan", "--simulate")
-	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                 WHY\n",
-		"5   takeover-to-secondary  would run   1 held, 2 not checked  runs csm.takeover\n",
-		"11  stop-secondary         would skip  1 unmet                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
+	r.want(t, exitOK, "stdout", "Dry run of", "#   STEP                   OUTCOME     CHECKS                                 WHY\n",
+		"5   takeover-to-secondary  would run   1 held, 2 not checked, 1 after action  runs csm.takeover\n",
+		"11  stop-secondary         would skip  1 unmet                                when: maintain_dr and stop_secondary_during_validation are both true does not hold\n",
 		"\nDry run: 15 steps: 13 would run, 2 skipped in ")
 	if !strings.HasPrefix(lastLine(r.stdout), heldSimulator) {
 		t.Errorf("last line %q; %v", lastLine(r.stdout), r)
@@ -218,7 +218,11 @@ func TestInterrupt(t *testing.T) {
 	}
 	out := p.output()
 	for _, s := range []string{"[7/15] ! Run the installer on the primary (cancelled", "\nInterrupted: 15 steps: 6 succeeded, 1 cancelled, 8 not run",
-		"--journal " + journal + " --resume", "\n" + heldSimulator} {
+		// A simulated pair does not outlive its process: a resume of the
+		// journal would meet a new pair, so the hint says what works.
+		"\nstate: the secondary is the active server; the primary, at the old level, is its standby\n",
+		"\nnext: step 7 \"Run the installer on the primary\" (upgrade-primary): a simulated pair does not outlive the process that started it, so this run cannot be resumed nor continued: run 'csmplan run --simulate' again\n",
+		"\n" + heldSimulator} {
 		if !strings.Contains(out, s) {
 			t.Errorf("stdout does not contain %q: %v", s, p)
 		}
@@ -285,7 +289,7 @@ func TestSimResume(t *testing.T) {
 	if code := run.exitCode(2 * time.Minute); code != exitInterrupted {
 		t.Fatalf("exit code %d, want %d: %v", code, exitInterrupted, run)
 	}
-	if !strings.Contains(run.output(), "--resume") {
+	if !strings.Contains(run.output(), "\nnext: step 7 \"Run the installer on the primary\" (upgrade-primary): resume with 'csmplan run --journal j.jsonl --resume' and the same runbook and params\n") {
 		t.Errorf("the interrupted run does not say how to resume: %v", run)
 	}
 

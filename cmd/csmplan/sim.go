@@ -80,6 +80,7 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 	}
 	printf(e.stdout, "Press Ctrl-C to stop.\n")
 	<-ctx.Done()
+	printf(e.stdout, "%s\n", loginSummary(pair))
 	printf(e.stdout, "%s\n%s\n", pair.WindowSummary(), pair.Summary(pair.TargetVersion()))
 	return exitOK
 }

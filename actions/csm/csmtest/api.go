@@ -231,7 +231,9 @@ func equalSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a)
 
 func apiLogin(s *Server, r *http.Request) result {
 	p := s.p
+	s.logins.Attempts++
 	if !equalSecret(r.PostForm.Get("username"), p.opts.Username) || !equalSecret(r.PostForm.Get("password"), p.opts.Password) {
+		s.logins.Failed++
 		return p.replyResult(http.StatusUnauthorized, msgBadCredentials, "The user name or password is not valid.")
 	}
 	tok := rand.Text()

@@ -65,6 +65,7 @@ type Server struct {
 	seenRole string // the partner's role as last seen while connected
 	install  installRun
 	tokens   map[string]*token
+	logins   Logins
 	backups  []csm.Backup
 }
 
@@ -348,6 +349,20 @@ func (s *Server) Version() string {
 	defer s.p.mu.Unlock()
 	s.p.advanceLocked()
 	return s.version
+}
+
+// Logins counts the token requests (logins) a server answered.
+type Logins struct {
+	Attempts int // every login
+	Failed   int // refused: wrong user name or password
+}
+
+// Logins returns how many logins the server answered so far, and how many
+// of them it refused.
+func (s *Server) Logins() Logins {
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	return s.logins
 }
 
 // Up reports whether the server is up (answering the REST API).
