@@ -260,6 +260,9 @@ func (r *run) observe(ctx context.Context, s *plan.Step, c *plan.Condition) (v a
 	}
 	v, err = p.Observe(ctx, &actions.Call{Step: s.ID, Name: c.Probe, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock, Attempt: 1, Log: logf})
 	if err != nil {
+		if named(c.Probe, err) == err {
+			return nil, err // it says which probe failed
+		}
 		return nil, fmt.Errorf("probe %s: %w", c.Probe, err)
 	}
 	return v, nil

@@ -8,7 +8,10 @@
 // each verified.
 //
 // Everything observable goes to [Observer]s as [Event]s, with secret params
-// redacted first. The outcome is a [Report]: a plain value that go-cmp can
+// redacted first. A secret is redacted by finding its text, so a non-empty
+// secret shorter than [MinSecretLen] characters, which would be found inside
+// ordinary words, is refused when the params are bound: redacting it would
+// mangle every message and give it away, and not redacting it would show it. The outcome is a [Report]: a plain value that go-cmp can
 // compare in a table-driven test. A [Journal] records the run as JSON lines
 // so that an interrupted run can be resumed; a dry run ([Options].DryRun)
 // runs no mutating action and says for each step what would happen.

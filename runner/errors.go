@@ -90,14 +90,7 @@ type conditionError struct {
 }
 
 func (e *conditionError) Error() string {
-	var parts []string
-	for _, r := range e.results {
-		if r.Status == Met || r.Status == NotChecked {
-			continue
-		}
-		parts = append(parts, describeResult(r))
-	}
-	return fmt.Sprintf("%v: %s", e.kind, strings.Join(parts, "; "))
+	return fmt.Sprintf("%v: %s", e.kind, strings.Join(sameCause(e.results), "; "))
 }
 
 func (e *conditionError) Unwrap() []error {

@@ -43,14 +43,14 @@ steps:
 // them and the params that may change.
 func TestJournalResumeChangedParams(t *testing.T) {
 	t.Parallel()
-	first := map[string]any{"host": "h1", "version": "6.3.11", "ca_file": "old-ca.pem", "password": "pw1"}
+	first := map[string]any{"host": "h1", "version": "6.3.11", "ca_file": "old-ca.pem", "password": "pw-one"}
 	tests := []struct {
 		name    string
 		changed map[string]any
 		refused []string // the params the error names; none: the resume runs
 	}{
 		{"the same params", nil, nil},
-		{"connection settings and timeout", map[string]any{"ca_file": "renewed-ca.pem", "fingerprint": "AB:CD", "wait": "5m", "password": "pw2"}, nil},
+		{"connection settings and timeout", map[string]any{"ca_file": "renewed-ca.pem", "fingerprint": "AB:CD", "wait": "5m", "password": "pw-two"}, nil},
 		{"a changeable param dropped for its default", map[string]any{"ca_file": nil}, nil},
 		{"host", map[string]any{"host": "h2", "ca_file": "renewed-ca.pem"}, []string{"host"}},
 		{"host and version", map[string]any{"host": "h2", "version": "6.3.12", "wait": "5m"}, []string{"host", "version"}},

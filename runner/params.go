@@ -68,6 +68,11 @@ func BindParams(p *plan.Plan, given map[string]any) (map[string]any, error) {
 		if !ok {
 			switch {
 			case prm.HasDefault:
+				if pe := checkSecretLen(prm, prm.Default); prm.Secret && pe != nil {
+					pe.Msg = "its default: " + pe.Msg
+					errs = multierror.Append(errs, pe)
+					continue
+				}
 				out[prm.Name] = prm.Default
 			case prm.Required:
 				msg := "required"
@@ -95,6 +100,12 @@ func BindParams(p *plan.Plan, given map[string]any) (map[string]any, error) {
 			}
 			errs = multierror.Append(errs, &ParamError{Param: prm.Name, Msg: msg, Kind: kind})
 			continue
+		}
+		if prm.Secret {
+			if pe := checkSecretLen(prm, cv); pe != nil {
+				errs = multierror.Append(errs, pe)
+				continue
+			}
 		}
 		out[prm.Name] = cv
 	}

@@ -160,8 +160,8 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		if v, ok := opts.Params[prm.Name]; ok {
 			secrets = append(secrets, plan.Format(v))
 		}
-		if v, ok := params[prm.Name]; ok {
-			secrets = append(secrets, plan.Format(v))
+		if v, ok := params[prm.Name]; ok && (prm.HasDefault || opts.Params[prm.Name] != nil) {
+			secrets = append(secrets, plan.Format(v)) // not the zero value of a secret not given: nothing to hide
 		}
 	}
 	r.red = newRedactor(secrets)
@@ -534,6 +534,16 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 			reason := "action " + s.Action
 			if spec, _ := r.reg.Spec(actions.KindAction, s.Action); spec.Mutates {
 				r.changed = true
+				checked, err := r.preflight(ctx, s, ev)
+				if ctx.Err() != nil {
+					return cancelled("while checking what action " + s.Action + " needs")
+				}
+				if err != nil {
+					return fail(Blocked, 0, err)
+				}
+				if checked {
+					reason += " (what it needs is there)"
+				}
 			} else {
 				reason += " (read-only, not run in a dry run)"
 			}
@@ -729,7 +739,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		if stopped {
 			return nil, n, interrupted(actx, "while action "+s.Action+" ran")
 		}
-		err = fmt.Errorf("%w: %s: %w", ErrAction, s.Action, err)
+		err = fmt.Errorf("%w: %w", ErrAction, named(s.Action, err))
 		if n >= attempts || actions.IsPermanent(err) {
 			if n > 1 && n >= attempts {
 				err = fmt.Errorf("%w (after %d attempts)", err, n)
@@ -804,7 +814,7 @@ wait:
 	}
 	if res.err != nil && actx.Err() != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), context.DeadlineExceeded) {
 		var zero T
-		return zero, fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, res.err)
+		return zero, &timeoutError{after: timeout, err: res.err}
 	}
 	if res.err == nil && ctx.Err() != nil {
 		return res.v, nil

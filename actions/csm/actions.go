@@ -401,6 +401,7 @@ func (s *session) runCommand(ctx context.Context, call *actions.Call, what strin
 	call.Logf("%s on %s: running %s", what, s.t.server(), remote.Quote(c.argv))
 	code, err := ex.Run(ctx, remote.Command{Argv: c.argv, Env: full, Stdout: out, Stderr: errOut})
 	if err != nil {
+		err = startCause(err)
 		if tail := errOut.lastLines(tailLines); tail != "" {
 			return "", fmt.Errorf("running %s on %s: %w; last lines of stderr:\n%s", c.argv[0], s.t.server(), err, tail)
 		}

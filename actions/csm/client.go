@@ -269,7 +269,7 @@ func ParseFingerprint(s string) ([]byte, error) {
 	}, s)
 	b, err := hex.DecodeString(clean)
 	if err != nil || len(b) != sha256.Size {
-		return nil, fmt.Errorf("csm: config: Fingerprint: want the SHA-256 of the server certificate as 64 hex digits (colons allowed), got %q", s)
+		return nil, &ConfigError{Field: "Fingerprint", Err: fmt.Errorf("want the SHA-256 of the server certificate as 64 hex digits (colons allowed), got %q", s)}
 	}
 	return b, nil
 }
@@ -299,10 +299,10 @@ func tlsConfig(cfg Config, host, addr string) (*tls.Config, string, error) {
 		if cfg.CAFile != "" {
 			pem, err := os.ReadFile(cfg.CAFile)
 			if err != nil {
-				return nil, "", fmt.Errorf("csm: config: CAFile: %w", err)
+				return nil, "", &ConfigError{Field: "CAFile", Err: pathCause(err)}
 			}
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, "", fmt.Errorf("csm: config: CAFile %s: no PEM certificate in it", cfg.CAFile)
+				return nil, "", &ConfigError{Field: "CAFile", Err: fmt.Errorf("%s holds no PEM certificate", cfg.CAFile)}
 			}
 		}
 		if len(cfg.CAPEM) > 0 && !pool.AppendCertsFromPEM(cfg.CAPEM) {
@@ -382,7 +382,7 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "csm %s on %s: %s %s: ", e.Op, e.Server, e.Method, e.Path)
-	if e.Msg != "" {
+	if e.Msg != "" && !strings.HasPrefix(e.Text, e.Msg) { // CSM's texts often start with their id
 		b.WriteString(e.Msg)
 		if e.Text != "" {
 			b.WriteString(": ")
@@ -408,7 +408,7 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-const opToken = "token"
+const opToken = "login"
 
 // request is one REST call.
 type request struct {
@@ -554,7 +554,7 @@ type CertError struct {
 // Error names the server, the failure and the fingerprint of the
 // certificate presented.
 func (e *CertError) Error() string {
-	s := fmt.Sprintf("csm %s on %s: %v: %v", e.Op, e.Server, ErrTLS, e.Err)
+	s := fmt.Sprintf("csm %s on %s: %v: %s", e.Op, e.Server, ErrTLS, tlsCause(e.Err))
 	if e.Fingerprint != "" {
 		s += "; the server presented a certificate with SHA-256 fingerprint " + e.Fingerprint
 	}
@@ -631,8 +631,12 @@ func (c *Client) roundTrip(ctx context.Context, rq *request, tok string) (*http.
 			if isTLSError(err) {
 				return nil, &CertError{Op: rq.op, Server: c.addr, Fingerprint: presented(err), Err: err}
 			}
-			if attempt == attempts {
-				return nil, fmt.Errorf("csm %s on %s: %s %s: %w after %d attempt(s): %w", rq.op, c.addr, rq.method, rq.shown(), ErrUnavailable, attempt, err)
+			if err = plainNet(err, c.timeout.String()); attempt == attempts || permanent(err) {
+				tries := ""
+				if attempt > 1 {
+					tries = fmt.Sprintf(" after %d attempts", attempt)
+				}
+				return nil, fmt.Errorf("csm %s on %s: %s %s: %w%s: %w", rq.op, c.addr, rq.method, rq.shown(), ErrUnavailable, tries, err)
 			}
 		} else {
 			resp.Body.Close()
@@ -677,7 +681,7 @@ func (c *Client) token(ctx context.Context, fresh bool) (string, error) {
 	}
 	if c.maxRefused > 0 && c.refused >= c.maxRefused {
 		return "", fmt.Errorf("csm %s on %s: %w: the server refused %d login(s) of user %q, and no more are tried, so that the CSM account is not locked: check the username and password (the last refusal: %w)",
-			opToken, c.addr, ErrLoginLimit, c.refused, c.user, c.lastRefusal)
+			opToken, c.addr, ErrLoginLimit, c.refused, c.user, refusal(c.lastRefusal))
 	}
 	t, err := c.fetchToken(ctx)
 	if errors.Is(err, ErrAuth) {

@@ -70,7 +70,7 @@ func TestBadCredentials(t *testing.T) {
 		t.Fatalf("err = %v, want ErrAuth", err)
 	}
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Msg != "IWNR1600E" || ae.StatusCode != http.StatusUnauthorized || ae.Op != "token" {
+	if !errors.As(err, &ae) || ae.Msg != "IWNR1600E" || ae.StatusCode != http.StatusUnauthorized || ae.Op != "login" {
 		t.Fatalf("err = %#v", err)
 	}
 	if strings.Contains(err.Error(), "wrong-password") {
@@ -456,7 +456,7 @@ func TestRequestTimeout(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrUnavailable from a timeout", err)
 	}
-	if !strings.Contains(err.Error(), "after 2 attempt(s)") {
+	if !strings.Contains(err.Error(), "after 2 attempts: no answer within 80ms") {
 		t.Errorf("err = %v, want 2 attempts (one retry)", err)
 	}
 	if diff := cmp.Diff([]time.Duration{time.Second}, clk.sleeps()); diff != "" {

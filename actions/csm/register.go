@@ -66,6 +66,7 @@ func Register(r *actions.Registry, opts Options) error {
 	}
 	for _, a := range p.actionDefs() {
 		a.inspect = inspectors[a.spec.Name]
+		a.preflight = preflighters[a.spec.Name]
 		a.spec.TargetFields = targetFields
 		errs = append(errs, r.RegisterAction(a.spec, func() actions.Action { return a }))
 	}
@@ -165,6 +166,8 @@ type actionDef struct {
 	run      func(ctx context.Context, call *actions.Call, s *session) (actions.Outputs, error)
 	// inspect tells what an interrupted attempt left behind; nil: unknown.
 	inspect func(ctx context.Context, call *actions.Call, s *session) (actions.Inspection, error)
+	// preflight checks what a dry run can of what run will need; nil: nothing.
+	preflight func(ctx context.Context, call *actions.Call, s *session) error
 }
 
 var _ actions.Inspector = (*actionDef)(nil)

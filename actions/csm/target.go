@@ -165,6 +165,9 @@ func (cc *clientCache) get(t *target) (*cachedClient, error) {
 		return c, nil
 	}
 	cl, err := New(t.cfg)
+	if ce, ok := errors.AsType[*ConfigError](err); ok && targetFieldOf[ce.Field] != "" {
+		return nil, targetError(t.name, targetFieldOf[ce.Field], "%w", &plainError{msg: ce.Err.Error(), err: ce})
+	}
 	if err != nil {
 		return nil, actions.Permanent(fmt.Errorf("target %q: %w", t.name, err))
 	}

@@ -193,7 +193,10 @@ func cmdInit(ctx context.Context, e *env, args []string) int {
 }
 
 func cmdDoc(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "doc", "[RUNBOOK]", "Render a runbook (default: the built-in CSM upgrade) as a Markdown procedure:\nnumbered steps, what is checked before and after each, timeouts, and what\nhappens on failure.")
+	fs := newFlags(e, "doc", "[RUNBOOK]", "Render a runbook (default: the built-in CSM upgrade) as a Markdown procedure:\nnumbered steps, what is checked before and after each, timeouts, and what\nhappens on failure. With -p or --params, the procedure of one change: its\nvalues listed and shown in place of the references to them (never a secret's).")
+	var f runFlags
+	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable), as for run")
+	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE`, as for run")
 	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
@@ -201,6 +204,9 @@ func cmdDoc(_ context.Context, e *env, args []string) int {
 	p, code := loadRunbook(e, "doc", rest)
 	if p == nil {
 		return code
+	}
+	if len(f.params) > 0 || f.paramsFile != "" {
+		return docValues(e, p, &f)
 	}
 	if err := plan.WriteMarkdown(e.stdout, p, csmplan.Registry()); err != nil {
 		printf(e.stderr, "csmplan doc: %v\n", err)

@@ -40,6 +40,10 @@ type env struct {
 	// isTerminal reports whether stdout (and stdin) are terminals.
 	isTerminal func() bool
 	exe        string // this program, for commands that re-run it
+	// flags, when set, is given the command's flag set by parse, which
+	// then ends the command (exit 0) before it does anything: completion
+	// learns the flags this way.
+	flags func(*flag.FlagSet)
 	// in reads stdin for the operator's answers (see answer).
 	in *bufio.Reader
 	// force is cancelled by the second signal; the commands get a
@@ -73,7 +77,9 @@ func commands() []command {
 		{"actions", "", "list the registered actions and probes with their arguments", cmdActions, false},
 		{"sim", "", "run a simulated CSM HA pair until interrupted", cmdSim, true},
 		{"report", "JOURNAL", "render the change record of a run from its journal (md, json, html)", cmdReport, false},
-		{"status", "--journal FILE", "say what a run has done and what is next; with params, the servers' roles", cmdStatus, false},
+		{"status", "--journal FILE", "say what a run has done and what is next; with params, the servers' roles and versions", cmdStatus, false},
+		{"version", "", "print the version, commit and Go version of this build", cmdVersion, false},
+		{"completion", "SHELL", "print a completion script for bash, zsh or fish", cmdCompletion, false},
 	}
 }
 
@@ -107,6 +113,8 @@ func mainArgs(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	case simControlCommand:
 		return cmdSimControl(ctx, e, args[1:])
+	case completeCommand:
+		return cmdComplete(ctx, e, args[1:])
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -194,6 +202,10 @@ func newFlags(e *env, name, args, summary string) *flag.FlagSet {
 // stdout (exit 0); a bad flag prints what is wrong and the usage on stderr
 // (exit 2).
 func parse(e *env, fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	if e.flags != nil {
+		e.flags(fs)
+		return nil, exitOK, false
+	}
 	usage := fs.Usage
 	fs.Usage = func() {} // printed below, where it belongs
 	fs.SetOutput(io.Discard)

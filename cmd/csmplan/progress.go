@@ -31,6 +31,7 @@ type progress struct {
 	tty     bool
 	quiet   bool // only the run's start and summary, no step lines
 	file    string
+	builtin bool // the runbook is the built-in one (see noteBuiltin)
 	plan    *plan.Plan
 	live    bool // a line is drawn and must be cleared
 	lastObs map[string]string
@@ -272,7 +273,7 @@ func (p *progress) show(e runner.Event, num string) {
 				printf(p.w, "      %s\n", p.paint("2", e.Message))
 			}
 		case runner.Failed, runner.Blocked:
-			printf(p.w, "      at %s:%d\n", p.file, e.Line)
+			printf(p.w, "      at %s\n", runbookAt(p.file, e.Line, p.builtin))
 		}
 	case runner.ConditionEnd:
 		c := e.Condition
@@ -358,7 +359,7 @@ func (p *progress) summary(rep *runner.Report, errw io.Writer) {
 	}
 	printf(p.w, "%s: %s: %s in %s\n", verdict, ours(count(len(rep.Steps), "step")), strings.Join(parts, ", "), round(rep.Duration))
 	if rep.Outcome == runner.Failed && rep.Error != "" {
-		printf(errw, "error: %s\n", rep.Error)
+		printf(errw, "error: %s\n", noteBuiltin(rep.Error, p.builtin))
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/csm/csmtest"
@@ -42,7 +40,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
-	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]').\nA secret param is best given as -p NAME=@FILE (the file's content, without its last newline;\n@@ is a literal @) or in the environment variable CSMPLAN_PARAM_<NAME>: not on the command line,\nwhere any user can see it with ps")
+	fs.Var(&f.params, "p", "set a param: `NAME=VALUE` (repeatable; the value is parsed as the param's type,\nlists and objects as JSON or YAML flow syntax: -p 'installer=[/opt/setup.bin, -i, silent]';\na list param given a value that is not a list takes it as its one item: -p installer=/opt/setup.bin).\nA secret param is best given as -p NAME=@FILE (the file's content, without its last newline;\n@@ is a literal @) or in the environment variable CSMPLAN_PARAM_<NAME>: not on the command line,\nwhere any user can see it with ps")
 	fs.StringVar(&f.paramsFile, "params", "", "read params from a YAML `FILE` (a mapping of name: value); CSMPLAN_PARAM_<NAME> and -p win")
 	fs.BoolVar(&f.json, "json", false, "write events as JSON lines on stdout, for other tools (progress goes to stderr)")
 	fs.BoolVar(&f.simulate, "simulate", false, "start a simulated CSM HA pair on loopback and bind the connection params to it\n(the default runbook's timeouts are shortened unless given)")
@@ -97,13 +95,17 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		printf(e.stderr, "csmplan %s: --fault and --install-time need --simulate\n", cmd)
 		return exitUsage
 	}
+	if err := checkFaults(f.faults); err != nil {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return exitUsage
+	}
 	p, code := loadRunbook(e, cmd, rest)
 	if p == nil {
 		return code
 	}
-	params, warnings, err := readParams(e, f, p)
+	params, warnings, sources, err := readParams(e, f, p)
 	if err != nil {
-		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		printParamsError(e, cmd, err)
 		return exitUsage
 	}
 	for _, w := range warnings {
@@ -120,7 +122,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	opts := runner.Options{Registry: csmplan.Registry(), Params: params, DryRun: f.dryRun, From: f.from, Only: f.onlyIDs()}
 	if _, err := runner.BindParams(p, params); err != nil {
 		printf(e.stderr, "csmplan %s: params:\n", cmd)
-		for _, line := range strings.Split(err.Error(), "\n") {
+		for _, line := range sources.paramProblems(p, err) {
 			printf(e.stderr, "  %s\n", line)
 		}
 		printf(e.stderr, "Give params with -p NAME=VALUE or --params FILE, secret ones with -p NAME=@FILE or CSMPLAN_PARAM_<NAME>; 'csmplan doc' lists them.\n")
@@ -153,6 +155,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	opts.Observers = append(opts.Observers, d.observers...)
 	opts.Approver = approver(e, f.yes, progressOut, d.prog.hold)
 	opts.Confirm = confirmer(e, f, progressOut, d.prog.hold)
+	d.prog.builtin = len(rest) == 0
 	opts.Stop = ctx.Done() // the first signal; the second cancels rctx
 	rctx := runContext(ctx, e, f.killGrace)
 	endNotice := forcedNotice(rctx, e, f.killGrace)
@@ -162,7 +165,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
 		// journal belongs to another run. A usage error, not a failed run.
-		printf(e.stderr, "csmplan %s: %s\n", cmd, block(err.Error()))
+		printf(e.stderr, "csmplan %s: %s\n", cmd, block(noteBuiltin(err.Error(), len(rest) == 0)))
 		return exitUsage
 	}
 	if f.dryRun {
@@ -218,6 +221,18 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	return code
 }
 
+// printParamsError prints an error of readParams: the problems of a
+// params file each with its place, else the error.
+func printParamsError(e *env, cmd string, err error) {
+	if len(plan.Errors(err)) == 0 {
+		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
+		return
+	}
+	for _, pe := range plan.Errors(err) {
+		printf(e.stderr, "%s\n", pe)
+	}
+}
+
 // readParams merges the params given in the --params file, in the
 // environment (secret params only) and with -p flags, each winning over
 // the one before. A secret param p is read from the environment variable
@@ -226,19 +241,15 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 // inherit it; -p p=@FILE reads it from FILE, and -p p=@@VALUE is the
 // literal @VALUE. A secret given literally on the command line, where
 // other users see it with ps, is taken with a warning.
-func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warnings []string, err error) {
+func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warnings []string, src *paramSources, err error) {
 	params = map[string]any{}
+	src = &paramSources{later: map[string]bool{}}
 	if f.paramsFile != "" {
-		src, err := os.ReadFile(f.paramsFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--params: %w", err)
+		if src.file, err = readParamsFile(f.paramsFile); err != nil {
+			return nil, nil, nil, err
 		}
-		var m map[string]any
-		if err := yaml.Unmarshal(src, &m); err != nil {
-			return nil, nil, fmt.Errorf("--params %s: want a YAML mapping of param names to values: %w", f.paramsFile, err)
-		}
-		for k, v := range m {
-			params[k] = plan.Normalize(v)
+		for k, v := range src.file.Values {
+			params[k] = v
 		}
 	}
 	for _, prm := range p.Params {
@@ -248,29 +259,31 @@ func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warni
 		name := secretEnv(prm.Name)
 		if v, ok := e.lookupEnv(name); ok {
 			params[prm.Name] = v
+			src.later[prm.Name] = true
 			if err := e.unsetenv(name); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", name, err)
+				return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
 	}
 	for _, kv := range f.params {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
+			return nil, nil, nil, fmt.Errorf("-p %q: want NAME=VALUE", kv)
 		}
 		if prm := p.Param(k); prm != nil && prm.Secret {
 			if file, ok := strings.CutPrefix(v, "@"); ok && !strings.HasPrefix(file, "@") {
 				if v, err = readSecretFile(file); err != nil {
-					return nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
+					return nil, nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
 				}
 			} else {
 				v = strings.TrimPrefix(v, "@") // @@VALUE is @VALUE
 				warnings = append(warnings, fmt.Sprintf("%s was given on the command line, where other users can see it with ps; use -p %s=@FILE or the environment variable %s", k, k, secretEnv(k)))
 			}
 		}
-		params[k] = v
+		params[k] = flagValue(p.Param(k), v)
+		src.later[k] = true
 	}
-	return params, warnings, nil
+	return params, warnings, src, nil
 }
 
 // secretEnv is the environment variable that gives the secret param name.
@@ -355,11 +368,10 @@ func startSimulation(e *env, p *plan.Plan, params map[string]any, f *runFlags) (
 		if prm == nil {
 			return nil, errors.New("the runbook has no maintain_dr param: --simulate drives the CSM upgrade runbook")
 		}
-		cv, err := prm.Convert(v)
-		if err != nil {
-			return nil, fmt.Errorf("param maintain_dr: %w", err)
-		}
-		dr = cv.(bool)
+		if cv, err := prm.Convert(v); err == nil {
+			dr = cv.(bool)
+		} // else binding the params says what is wrong with it
+
 	}
 	opts := csmtest.Options{Standby: dr, InstallTime: f.installTime, Faults: f.faults}
 	if v, ok := params["target_version"].(string); ok {

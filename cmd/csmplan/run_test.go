@@ -83,8 +83,8 @@ func TestRunParamErrors(t *testing.T) {
 		{"not a boolean without simulate", []string{"run", "-p", "maintain_dr=maybe"}, []string{"param maintain_dr", `"maybe" is not a boolean`}},
 		{"not a duration", []string{"run", "--simulate", "-p", "sync_timeout=soon"}, []string{"param sync_timeout", `"soon" is not a duration`}},
 		{"bad pattern", []string{"plan", "--simulate", "-p", "target_version=latest"}, []string{"param target_version", `"latest" does not match the pattern`}},
-		{"unknown fault", []string{"run", "--simulate", "--fault", "bogus"}, []string{`unknown fault "bogus"`, "installer-fails", "token-expiry"}},
-		{"params file not a mapping", []string{"run", "--params", "list.yaml"}, []string{"--params list.yaml: want a YAML mapping"}},
+		{"unknown fault", []string{"run", "--simulate", "--fault", "bogus"}, []string{"--fault bogus: unknown fault; the faults are ", "installer-fails", "token-expiry"}},
+		{"params file not a mapping", []string{"run", "--params", "list.yaml"}, []string{"list.yaml:1:1: want a mapping of param names to values"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,10 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 		printf(e.stderr, "csmplan sim: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
+	if err := checkFaults(faults); err != nil {
+		printf(e.stderr, "csmplan sim: %v\n", err)
+		return exitUsage
+	}
 	pair, err := csmtest.NewPair(csmtest.Options{Standby: !*noDR, InstallTime: *installTime, Faults: faults, Version: *version, TargetVersion: *target})
 	if err != nil {
 		printf(e.stderr, "csmplan sim: %v\n", err)

@@ -89,9 +89,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 			envSecrets[prm.Name] = true
 		}
 	}
-	params, warnings, err := readParams(e, &f, p)
+	params, warnings, sources, err := readParams(e, &f, p)
 	if err != nil {
-		printf(e.stderr, "csmplan status: %v\n", err)
+		printParamsError(e, "status", err)
 		return exitUsage
 	}
 	for _, w := range warnings {
@@ -99,7 +99,10 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 	}
 	bound, err := runner.BindParams(p, params)
 	if err != nil {
-		printf(e.stderr, "csmplan status: params:\n  %s\n", block(strings.ReplaceAll(err.Error(), "\n", "\n  ")))
+		printf(e.stderr, "csmplan status: params:\n")
+		for _, line := range sources.paramProblems(p, err) {
+			printf(e.stderr, "  %s\n", line)
+		}
 		return exitUsage
 	}
 	writeServers(ctx, e, p, bound)

@@ -100,7 +100,7 @@ func TestUpgradeWithoutStandby(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep, err := runner.Run(context.Background(), p, runner.Options{Registry: reg, Clock: kit.Clock, Params: map[string]any{
-				"primary": "csm1.example.com", "password": "pw", "ca_file": "ca.pem", "target_version": "6.3.11.0",
+				"primary": "csm1.example.com", "password": "s3cret-pw", "ca_file": "ca.pem", "target_version": "6.3.11.0",
 				"installer": []any{"/opt/setup.bin", "-i", "silent"}, "maintain_dr": false,
 			}})
 			if !errors.Is(err, tt.wantErr) && !(err == nil && tt.wantErr == nil) {

@@ -266,7 +266,7 @@ func TestUpgradeFollowsTheProcedure(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep, err := runner.Run(context.Background(), pl, runner.Options{Registry: reg, Clock: kit.Clock, Params: map[string]any{
-				"primary": "csm1.example.com", "secondary": "csm2.example.com:9559", "password": "pw", "ca_file": "ca.pem",
+				"primary": "csm1.example.com", "secondary": "csm2.example.com:9559", "password": "s3cret-pw", "ca_file": "ca.pem",
 				"target_version": "6.3.11.0", "installer": []any{"/opt/setup.bin", "-i", "silent"},
 			}})
 			if tt.wantErr == nil && err != nil {

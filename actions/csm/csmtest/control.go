@@ -59,9 +59,12 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 // ControlMain is the main function of the control program that stands in
 // for the real installer and the site's stop/start scripts:
 //
-//	PROG install --version V --ca FILE --key K
-//	PROG stop --ca FILE --key K
-//	PROG start --ca FILE --key K
+//	PROG install --version V --ca FILE --key-file KEYFILE
+//	PROG stop --ca FILE --key-file KEYFILE
+//	PROG start --ca FILE --key-file KEYFILE
+//
+// KEYFILE holds the pair's control key ([Pair.ControlKeyFile]); the key is
+// read from a file so that it never shows on a command line (ps, logs).
 //
 // args are the arguments after the program name (and after any prefix the
 // program uses to recognise the call, see [Pair.InstallerArgv]). CSM_HOST
@@ -78,7 +81,7 @@ func ControlMain(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, ControlProgram+": "+format+"\n", a...)
-		fmt.Fprintln(stderr, "usage: "+ControlProgram+" install --version V --ca FILE --key K | stop --ca FILE --key K | start --ca FILE --key K (CSM_HOST and CSM_PORT name the server; CSM_TARGET_VERSION and CSM_SERVER_OP may stand in for --version and the operation)")
+		fmt.Fprintln(stderr, "usage: "+ControlProgram+" install --version V --ca FILE --key-file KEYFILE | stop --ca FILE --key-file KEYFILE | start --ca FILE --key-file KEYFILE (CSM_HOST and CSM_PORT name the server; CSM_TARGET_VERSION and CSM_SERVER_OP may stand in for --version and the operation)")
 		return 2
 	}
 	op := getenv("CSM_SERVER_OP")
@@ -96,7 +99,7 @@ func ControlMain(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs.SetOutput(stderr)
 	version := fs.String("version", "", "the version to install (install only)")
 	caFile := fs.String("ca", "", "PEM file of the simulator's CA")
-	key := fs.String("key", "", "control key of the simulated pair")
+	keyFile := fs.String("key-file", "", "file that holds the control key of the simulated pair")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of the request (real time)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -109,8 +112,8 @@ func ControlMain(args []string, getenv func(string) string, stdout, stderr io.Wr
 		return usage("%s: unexpected argument %q", op, fs.Arg(0))
 	case *caFile == "":
 		return usage("%s: --ca is required", op)
-	case *key == "":
-		return usage("%s: --key is required", op)
+	case *keyFile == "":
+		return usage("%s: --key-file is required", op)
 	case op == "install" && *version == "":
 		return usage("install: --version (or CSM_TARGET_VERSION) is required")
 	case op != "install" && *version != "":
@@ -125,8 +128,14 @@ func ControlMain(args []string, getenv func(string) string, stdout, stderr io.Wr
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return usage("%s: CSM_PORT=%q is not a port number", op, port)
 	}
+	keyData, err := os.ReadFile(*keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s: the control key: %v\n", ControlProgram, op, err)
+		return 1
+	}
+	key := strings.TrimSpace(string(keyData))
 	addr := net.JoinHostPort(host, port)
-	msg, err := control(addr, *caFile, *timeout, url.Values{"key": {*key}, "op": {op}, "version": {*version}})
+	msg, err := control(addr, *caFile, *timeout, url.Values{"key": {key}, "op": {op}, "version": {*version}})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s on %s: %v\n", ControlProgram, op, addr, err)
 		return 1

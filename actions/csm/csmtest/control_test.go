@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,17 +17,29 @@ func TestArgv(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Options{ControlKey: "k1"})
 	got := p.InstallerArgv("/bin/prog", "sim-control")
-	want := []string{"/bin/prog", "sim-control", "install", "--version", "6.3.10.1", "--ca", p.CAFile(), "--key", "k1"}
+	want := []string{"/bin/prog", "sim-control", "install", "--version", "6.3.10.1", "--ca", p.CAFile(), "--key-file", p.ControlKeyFile()}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("InstallerArgv = %q, want %q", got, want)
 	}
 	got = p.ServerArgv("prog", "stop")
-	want = []string{"prog", "stop", "--ca", p.CAFile(), "--key", "k1"}
+	want = []string{"prog", "stop", "--ca", p.CAFile(), "--key-file", p.ControlKeyFile()}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("ServerArgv = %q, want %q", got, want)
 	}
 	if data, err := os.ReadFile(p.CAFile()); err != nil || string(data) != string(p.CAPEM()) {
 		t.Fatalf("CA file: %v", err)
+	}
+	// The key is in a file only the user reads, never on a command line.
+	if data, err := os.ReadFile(p.ControlKeyFile()); err != nil || strings.TrimSpace(string(data)) != "k1" {
+		t.Fatalf("key file: %q, %v", data, err)
+	}
+	if fi, err := os.Stat(p.ControlKeyFile()); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("key file mode: %v, %v", fi, err)
+	}
+	for _, argv := range [][]string{p.InstallerArgv("prog"), p.ServerArgv("prog", "start"), p.ServerArgv("prog", "")} {
+		if strings.Contains(strings.Join(argv, " "), "k1") {
+			t.Errorf("argv %q shows the control key", argv)
+		}
 	}
 }
 
@@ -35,6 +48,11 @@ func TestControlMainErrors(t *testing.T) {
 	p := newPair(t, Options{Clock: newFakeClock()})
 	env := p.Primary().Env()
 	getenv := func(k string) string { return env[k] }
+	wrongKey := filepath.Join(t.TempDir(), "wrong.key")
+	if err := os.WriteFile(wrongKey, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := p.ControlKeyFile()
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -45,14 +63,16 @@ func TestControlMainErrors(t *testing.T) {
 		{"no op", nil, getenv, 2, "missing operation"},
 		{"flags only", []string{"--ca", "x"}, getenv, 2, "missing operation"},
 		{"bad op", []string{"upgrade"}, getenv, 2, `unknown operation "upgrade"`},
-		{"no version", []string{"install", "--ca", p.CAFile(), "--key", "k"}, getenv, 2, "--version (or CSM_TARGET_VERSION) is required"},
-		{"version for stop", []string{"stop", "--version", "1", "--ca", p.CAFile(), "--key", "k"}, getenv, 2, "--version is only for install"},
-		{"no ca", []string{"stop", "--key", "k"}, getenv, 2, "--ca is required"},
+		{"no version", []string{"install", "--ca", p.CAFile(), "--key-file", key}, getenv, 2, "--version (or CSM_TARGET_VERSION) is required"},
+		{"version for stop", []string{"stop", "--version", "1", "--ca", p.CAFile(), "--key-file", key}, getenv, 2, "--version is only for install"},
+		{"no ca", []string{"stop", "--key-file", key}, getenv, 2, "--ca is required"},
 		{"bad flag", []string{"stop", "--nope"}, getenv, 2, "flag provided but not defined"},
 		{"no env", p.ServerArgv("x", "stop")[1:], func(string) string { return "" }, 2, "CSM_HOST and CSM_PORT must name the server"},
 		{"bad port", p.ServerArgv("x", "stop")[1:], func(k string) string { return map[string]string{"CSM_HOST": "127.0.0.1", "CSM_PORT": "http"}[k] }, 2, "not a port number"},
-		{"wrong key", []string{"stop", "--ca", p.CAFile(), "--key", "wrong"}, getenv, 1, "HTTP 403: wrong control key"},
-		{"bad ca", []string{"stop", "--ca", os.DevNull, "--key", p.ControlKey()}, getenv, 1, "holds no PEM certificate"},
+		{"no key file", []string{"stop", "--ca", p.CAFile()}, getenv, 2, "--key-file is required"},
+		{"missing key file", []string{"stop", "--ca", p.CAFile(), "--key-file", wrongKey + ".none"}, getenv, 1, "the control key"},
+		{"wrong key", []string{"stop", "--ca", p.CAFile(), "--key-file", wrongKey}, getenv, 1, "HTTP 403: wrong control key"},
+		{"bad ca", []string{"stop", "--ca", os.DevNull, "--key-file", key}, getenv, 1, "holds no PEM certificate"},
 	} {
 		var out, errb strings.Builder
 		code := ControlMain(tc.args, tc.getenv, &out, &errb)
@@ -88,7 +108,7 @@ func TestControlMainEnvironment(t *testing.T) {
 		t.Fatalf("start from CSM_SERVER_OP: exit %d %q", code, errb.String())
 	}
 	env["CSM_TARGET_VERSION"] = "7.0.0.0"
-	if code := ControlMain([]string{"install", "--ca", p.CAFile(), "--key", p.ControlKey()}, getenv, &out, &errb); code != 0 || p.Primary().Version() != "7.0.0.0" {
+	if code := ControlMain([]string{"install", "--ca", p.CAFile(), "--key-file", p.ControlKeyFile()}, getenv, &out, &errb); code != 0 || p.Primary().Version() != "7.0.0.0" {
 		t.Fatalf("install from CSM_TARGET_VERSION: exit %d %q, version %s", code, errb.String(), p.Primary().Version())
 	}
 }

@@ -241,9 +241,9 @@
 // simulator's installer and the site's stop/start scripts are a small program
 // whose main is [ControlMain]:
 //
-//	PROG install --version V --ca FILE --key K
-//	PROG stop    --ca FILE --key K
-//	PROG start   --ca FILE --key K
+//	PROG install --version V --ca FILE --key-file KEYFILE
+//	PROG stop    --ca FILE --key-file KEYFILE
+//	PROG start   --ca FILE --key-file KEYFILE
 //
 // It reads CSM_HOST and CSM_PORT from the environment (the csm.install and
 // csm.server actions set them; [Server.Env] gives them); CSM_TARGET_VERSION
@@ -257,7 +257,8 @@
 //
 // [Pair.InstallerArgv] and [Pair.ServerArgv] build these command lines as
 // [exe, prefix..., op, flags...], installing Options.TargetVersion, with the
-// CA in a file the pair owns. Any program can host ControlMain behind its
+// CA and the control key in files the pair owns (the key is never on a
+// command line, where ps and logs would show it). Any program can host ControlMain behind its
 // own prefix: the csmplan binary as a hidden subcommand (`csmplan
 // sim-control install ...`), a test binary by recognising its prefix in
 // TestMain before flags are parsed:

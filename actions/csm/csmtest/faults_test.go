@@ -16,7 +16,7 @@ import (
 func TestUnknownFault(t *testing.T) {
 	t.Parallel()
 	_, err := NewPair(Options{Faults: []string{"standby-unsynchronized", "disk-full"}})
-	if err == nil || !strings.Contains(err.Error(), `Options.Faults[1]: unknown fault "disk-full"`) ||
+	if err == nil || !strings.Contains(err.Error(), `csmtest: unknown fault "disk-full"`) ||
 		!strings.Contains(err.Error(), strings.Join(FaultNames(), ", ")) {
 		t.Fatalf("NewPair error = %v, want the unknown fault and the valid ones", err)
 	}
@@ -188,7 +188,7 @@ func TestFaultWrongVersionAndSessionChanged(t *testing.T) {
 		t.Fatalf("Summary:\n got %q\nwant %q", got, want)
 	}
 	// Installing the old version again: wrong-version then appends .99.
-	code, _, _ := runControl(p.Primary(), []string{"install", "--version", p.Version(), "--ca", p.CAFile(), "--key", p.ControlKey()})
+	code, _, _ := runControl(p.Primary(), []string{"install", "--version", p.Version(), "--ca", p.CAFile(), "--key-file", p.ControlKeyFile()})
 	if v := c.version(); code != 0 || v != p.Version()+".99" {
 		t.Fatalf("exit %d version %s, want %s.99", code, v, p.Version())
 	}

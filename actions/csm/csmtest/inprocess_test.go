@@ -142,9 +142,9 @@ func TestParams(t *testing.T) {
 			"ca_file":        pair.CAFile(),
 			"target_version": "6.3.10.1",
 			"maintain_dr":    standby,
-			"installer":      []any{"csmtest-control", "install", "--version", "6.3.10.1", "--ca", pair.CAFile(), "--key", "k"},
-			"server_stop":    []any{"csmtest-control", "stop", "--ca", pair.CAFile(), "--key", "k"},
-			"server_start":   []any{"csmtest-control", "start", "--ca", pair.CAFile(), "--key", "k"},
+			"installer":      []any{"csmtest-control", "install", "--version", "6.3.10.1", "--ca", pair.CAFile(), "--key-file", pair.ControlKeyFile()},
+			"server_stop":    []any{"csmtest-control", "stop", "--ca", pair.CAFile(), "--key-file", pair.ControlKeyFile()},
+			"server_start":   []any{"csmtest-control", "start", "--ca", pair.CAFile(), "--key-file", pair.ControlKeyFile()},
 			"backup_dir":     dir,
 		}
 		if standby {

@@ -272,9 +272,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.Tasks[i].Actions = slices.Clone(t.Actions)
 	}
 	o.Faults = slices.Clone(o.Faults)
-	for i, f := range o.Faults {
+	for _, f := range o.Faults {
 		if err := checkFault(f); err != nil {
-			return o, fmt.Errorf("csmtest: Options.Faults[%d]: %w", i, err)
+			return o, fmt.Errorf("csmtest: %w", err) // the name says which
 		}
 	}
 	return o, nil

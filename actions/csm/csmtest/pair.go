@@ -29,6 +29,7 @@ type Pair struct {
 	ca      *authority
 	caDir   string
 	caFile  string
+	keyFile string    // holds the control key, so that no command line shows it
 	servers []*Server // primary first
 	wg      sync.WaitGroup
 
@@ -91,6 +92,11 @@ func NewPair(opts Options) (*Pair, error) {
 	if err := os.WriteFile(p.caFile, ca.pem, 0o600); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("csmtest: write CA: %w", err)
+	}
+	p.keyFile = filepath.Join(p.caDir, "control.key")
+	if err := os.WriteFile(p.keyFile, []byte(o.ControlKey+"\n"), 0o600); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("csmtest: write the control key: %w", err)
 	}
 	names := []string{"primary"}
 	if o.Standby {
@@ -282,6 +288,11 @@ func (p *Pair) TargetVersion() string { return p.opts.TargetVersion }
 // ControlKey returns the key of the control endpoint.
 func (p *Pair) ControlKey() string { return p.opts.ControlKey }
 
+// ControlKeyFile returns the file (mode 0600, in the pair's directory) that
+// holds the control key: the control program reads it (--key-file), so
+// that the key is never on a command line, where ps and logs would show it.
+func (p *Pair) ControlKeyFile() string { return p.keyFile }
+
 // CAPEM returns the PEM certificate of the CA that signed the servers'
 // certificates.
 func (p *Pair) CAPEM() []byte { return slices.Clone(p.ca.pem) }
@@ -415,17 +426,17 @@ func (p *Pair) Requests() int {
 
 // InstallerArgv returns the command line of the simulated installer for
 // the target version: [exe, prefix..., "install", "--version",
-// TargetVersion, "--ca", CAFile, "--key", ControlKey]. The program exe must
+// TargetVersion, "--ca", CAFile, "--key-file", ControlKeyFile]. The program exe must
 // call [ControlMain] with the arguments after prefix, and CSM_HOST and
 // CSM_PORT must name the server to upgrade (see [Server.Env]).
 func (p *Pair) InstallerArgv(exe string, prefix ...string) []string {
 	argv := append([]string{exe}, prefix...)
-	return append(argv, "install", "--version", p.opts.TargetVersion, "--ca", p.caFile, "--key", p.opts.ControlKey)
+	return append(argv, "install", "--version", p.opts.TargetVersion, "--ca", p.caFile, "--key-file", p.keyFile)
 }
 
 // ServerArgv returns the command line of the site's stop or start script
-// for the simulated servers: [exe, prefix..., op, "--ca", CAFile, "--key",
-// ControlKey]. op is "stop" or "start" (anything else fails when run); an
+// for the simulated servers: [exe, prefix..., op, "--ca", CAFile,
+// "--key-file", ControlKeyFile]. op is "stop" or "start" (anything else fails when run); an
 // empty op is left out, and the program then takes it from CSM_SERVER_OP
 // (which the csm.server action sets), so one argv serves both.
 func (p *Pair) ServerArgv(exe, op string, prefix ...string) []string {
@@ -433,5 +444,5 @@ func (p *Pair) ServerArgv(exe, op string, prefix ...string) []string {
 	if op != "" {
 		argv = append(argv, op)
 	}
-	return append(argv, "--ca", p.caFile, "--key", p.opts.ControlKey)
+	return append(argv, "--ca", p.caFile, "--key-file", p.keyFile)
 }
