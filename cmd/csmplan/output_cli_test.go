@@ -21,7 +21,8 @@ func TestErrorsOnStderr(t *testing.T) {
 		t.Parallel()
 		r := cli(t, dir, "run", "--simulate", "--fault", "installer-fails")
 		r.want(t, exitFailed, "stdout", "[7/15] ✗ Run the installer on the primary (failed)", "\nFailed: 15 steps")
-		r.want(t, exitFailed, "stderr", "error: step \"upgrade-primary\"", "fault installer-fails")
+		r.want(t, exitFailed, "stderr", "error: step \"upgrade-primary\"", "last lines of stderr:\n  csmtest-control: ", "fault installer-fails")
+		r.want(t, exitFailed, "stdout", "last lines of stderr:\n        csmtest-control: ")
 		if strings.Contains(r.stdout, "error: step") {
 			t.Errorf("the run's error is on stdout: %v", r)
 		}

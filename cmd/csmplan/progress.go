@@ -247,7 +247,7 @@ func (p *progress) show(e runner.Event, num string) {
 	case runner.AttemptEnd:
 		if e.Error != "" {
 			p.clear()
-			printf(p.w, "%s   attempt %d of %s failed: %s\n", num, e.Attempt, e.Message, firstLine(e.Error))
+			printf(p.w, "%s   attempt %d of %s failed: %s\n", num, e.Attempt, e.Message, indent(e.Error, "        "))
 		}
 	case runner.StepEnd:
 		p.clear()
@@ -359,7 +359,7 @@ func (p *progress) summary(rep *runner.Report, errw io.Writer) {
 	}
 	printf(p.w, "%s: %s: %s in %s\n", verdict, ours(count(len(rep.Steps), "step")), strings.Join(parts, ", "), round(rep.Duration))
 	if rep.Outcome == runner.Failed && rep.Error != "" {
-		printf(errw, "error: %s\n", noteBuiltin(rep.Error, p.builtin))
+		printf(errw, "error: %s\n", indent(noteBuiltin(rep.Error, p.builtin), "  "))
 	}
 }
 
@@ -392,6 +392,13 @@ func short(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// indent keeps the lines of s, an error of several lines (an installer's
+// last lines of stderr, several failures), with the lines after the first
+// indented by pad.
+func indent(s, pad string) block {
+	return block(strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad))
 }
 
 func firstLine(s string) string {
