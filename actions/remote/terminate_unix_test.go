@@ -65,10 +65,10 @@ func readLog(t *testing.T, dir, name string) string {
 
 // cancelInstaller runs the fake installer in mode with ex, cancels its
 // context once it has started, and returns Run's results and how long Run
-// took to return after the cancellation. stdout, when not nil, is the
+// took to return after the cancellation, and its error. stdout, when not nil, is the
 // write end of a pipe given to the command as its standard output;
 // otherwise a pipe of Run's is.
-func cancelInstaller(t *testing.T, ex Executor, argv []string, stdout *os.File, lines io.Reader) (int, error, time.Duration) {
+func cancelInstaller(t *testing.T, ex Executor, argv []string, stdout *os.File, lines io.Reader) (int, time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -104,10 +104,10 @@ func cancelInstaller(t *testing.T, ex Executor, argv []string, stdout *os.File, 
 		if stdout != nil {
 			stdout.Close() // only the processes left, if any, hold it now
 		}
-		return r.code, r.err, took
+		return r.code, took, r.err
 	case <-time.After(failAfter):
 		t.Fatal("Run did not return after cancel")
-		return 0, nil, 0
+		return 0, 0, nil
 	}
 }
 
@@ -117,7 +117,7 @@ func cancelInstaller(t *testing.T, ex Executor, argv []string, stdout *os.File, 
 func TestLocalCancelTerminates(t *testing.T) {
 	t.Parallel()
 	dir, argv := installerArgv(t, "graceful")
-	code, err, _ := cancelInstaller(t, Local{KillGrace: time.Hour}, argv, nil, nil)
+	code, _, err := cancelInstaller(t, Local{KillGrace: time.Hour}, argv, nil, nil)
 	if code != -1 || !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %d, %v; want -1 and context.Canceled", code, err)
 	}
@@ -143,7 +143,7 @@ func TestLocalCancelKillsAfterGrace(t *testing.T) {
 	defer pr.Close()
 	const grace = 200 * time.Millisecond
 	ex := graceExecutor{Local{}, grace}
-	code, err, took := cancelInstaller(t, ex, argv, pw, pr)
+	code, took, err := cancelInstaller(t, ex, argv, pw, pr)
 	if code != -1 || !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %d, %v; want -1 and context.Canceled", code, err)
 	}
@@ -207,7 +207,7 @@ func TestSSHCancelTerminates(t *testing.T) {
 		cfg.KillGrace = time.Hour
 		s := newTestSSH(t, cfg)
 		dir, argv := installerArgv(t, "graceful")
-		code, err, _ := cancelInstaller(t, s, argv, nil, nil)
+		code, _, err := cancelInstaller(t, s, argv, nil, nil)
 		if code != -1 || !errors.Is(err, context.Canceled) {
 			t.Errorf("Run = %d, %v; want -1 and context.Canceled", code, err)
 		}
@@ -221,7 +221,7 @@ func TestSSHCancelTerminates(t *testing.T) {
 		cfg.KillGrace = 200 * time.Millisecond
 		s := newTestSSH(t, cfg)
 		_, argv := installerArgv(t, "ignore")
-		code, err, took := cancelInstaller(t, s, argv, nil, nil)
+		code, took, err := cancelInstaller(t, s, argv, nil, nil)
 		if code != -1 || !errors.Is(err, context.Canceled) || took < cfg.KillGrace {
 			t.Errorf("Run = %d, %v after %s; want -1 and context.Canceled after the grace %s", code, err, took, cfg.KillGrace)
 		}
@@ -244,7 +244,7 @@ func TestRealSSHDCancelTerminates(t *testing.T) {
 	cfg.KillGrace = time.Hour
 	s := newTestSSH(t, cfg)
 	dir, argv := installerArgv(t, "graceful")
-	code, err, _ := cancelInstaller(t, s, argv, nil, nil)
+	code, _, err := cancelInstaller(t, s, argv, nil, nil)
 	if code != -1 || !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %d, %v; want -1 and context.Canceled", code, err)
 	}
