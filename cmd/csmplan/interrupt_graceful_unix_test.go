@@ -193,6 +193,10 @@ func TestInterruptLetsTheInstallerFinish(t *testing.T) {
 	if !strings.Contains(r.stderr.String(), "resume with 'csmplan run --journal "+r.journal+" --resume'") {
 		t.Errorf("no resume hint: %v", r.proc)
 	}
+	// Every event, run.stopping included, is in the documented form.
+	if evs := jsonLines(t, r.output()); evs[len(evs)-1]["type"] != "run.end" {
+		t.Errorf("the last event is %v, want run.end", evs[len(evs)-1]["type"])
+	}
 	ended := false
 	for _, rec := range journalRecords(t, r.journal) {
 		if rec["type"] == "action.end" && rec["step"] == "install" && rec["outcome"] == "succeeded" {
