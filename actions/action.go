@@ -65,6 +65,11 @@ type Call struct {
 	// Log, when not nil, reports a progress message to the run's observers;
 	// secrets are redacted before anyone sees it.
 	Log func(msg string)
+	// Progress, when not nil, reports how an action that takes long is
+	// getting on (such as "still waiting for the server to answer: 2m of
+	// 45m"): a passing status that a display may redraw in place, and that
+	// the next one replaces. Secrets are redacted as for Log.
+	Progress func(msg string)
 	// Approver answers the approval requests of manual steps. Nil means no
 	// one can approve: a manual step then fails.
 	Approver Approver
@@ -99,6 +104,17 @@ func (c *Call) TargetSource(name, field string) string {
 // Logf reports a progress message through c.Log when it is set.
 func (c *Call) Logf(format string, args ...any) {
 	if c.Log != nil {
+		c.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// Progressf reports a passing status through c.Progress, or through c.Log
+// when only that is set.
+func (c *Call) Progressf(format string, args ...any) {
+	switch {
+	case c.Progress != nil:
+		c.Progress(fmt.Sprintf(format, args...))
+	case c.Log != nil:
 		c.Log(fmt.Sprintf(format, args...))
 	}
 }

@@ -255,10 +255,13 @@ func (r *run) observe(ctx context.Context, s *plan.Step, c *plan.Condition) (v a
 			err = fmt.Errorf("probe %s: %w: %v\n%s", c.Probe, ErrPanic, p, debug.Stack())
 		}
 	}()
-	logf := func(msg string) {
-		r.emit(Event{Kind: ActionLog, Step: s.ID, Index: s.Index + 1, Count: len(r.p.Steps), Title: s.Name(), Line: c.Pos.Line, Message: msg})
+	emit := func(kind EventKind) func(string) {
+		return func(msg string) {
+			r.emit(Event{Kind: kind, Step: s.ID, Index: s.Index + 1, Count: len(r.p.Steps), Title: s.Name(), Line: c.Pos.Line, Message: msg})
+		}
 	}
-	v, err = p.Observe(ctx, &actions.Call{Step: s.ID, Name: c.Probe, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock, Attempt: 1, Log: logf})
+	v, err = p.Observe(ctx, &actions.Call{Step: s.ID, Name: c.Probe, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock, Attempt: 1,
+		Log: emit(ActionLog), Progress: emit(ActionProgress)})
 	if err != nil {
 		if named(c.Probe, err) == err {
 			return nil, err // it says which probe failed

@@ -24,6 +24,10 @@ const (
 	AttemptStart   EventKind = "attempt.start"
 	AttemptEnd     EventKind = "attempt.end"
 	ActionLog      EventKind = "action.log" // a progress message of an action or a probe (such as a warning)
+	// ActionProgress: a passing status of an action or a probe that takes
+	// long (actions.Call.Progress), which the next one replaces: a display
+	// may redraw it in place.
+	ActionProgress EventKind = "action.progress"
 	StepEnd        EventKind = "step.end"
 	UndoStart      EventKind = "undo.start"
 	UndoEnd        EventKind = "undo.end"
@@ -99,7 +103,7 @@ func SlogObserver(logger *slog.Logger) Observer {
 		switch {
 		case e.Error != "" || e.Outcome == Failed:
 			level = slog.LevelError
-		case e.Kind == WaitPoll || e.Kind == ConditionStart || e.Kind == AttemptStart:
+		case e.Kind == WaitPoll || e.Kind == ActionProgress || e.Kind == ConditionStart || e.Kind == AttemptStart:
 			level = slog.LevelDebug
 		}
 		attrs := []slog.Attr{slog.String("event", string(e.Kind))}

@@ -684,7 +684,8 @@ func (r *run) prepare(s *plan.Step) (act actions.Action, args map[string]any, ti
 // as ActionLog events.
 func (r *run) call(s *plan.Step, args map[string]any, n int, ev func(Event)) *actions.Call {
 	return &actions.Call{Step: s.ID, Name: s.Action, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock,
-		Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) }}
+		Attempt: n, Approver: r.opts.Approver, Log: func(msg string) { ev(Event{Kind: ActionLog, Attempt: n, Message: msg}) },
+		Progress: func(msg string) { ev(Event{Kind: ActionProgress, Attempt: n, Message: msg}) }}
 }
 
 // action runs the step's action with its timeout and retry policy.

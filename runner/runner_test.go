@@ -2,7 +2,10 @@ package runner_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/csmplan/csmplan/actions/actionstest"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
+	"github.com/csmplan/csmplan/schema"
 )
 
 const header = "apiVersion: csmplan/v1\nkind: Runbook\nname: t\n"
@@ -577,5 +581,61 @@ steps:
 	c := rep.Steps[0].Pre[0]
 	if c.Polls != 1 || c.Waited != 0 || !strings.Contains(c.Error, "retrying cannot fix this error") {
 		t.Errorf("condition %+v: want one check, no wait, and the reason", c)
+	}
+}
+
+// An action's and a probe's passing statuses (Call.Progressf) reach the
+// observers as action.progress events, in the form of the events schema;
+// a Call without Progress falls back to Log.
+func TestRunProgressEvents(t *testing.T) {
+	t.Parallel()
+	reg := actions.NewRegistry()
+	actions.MustRegister(reg.RegisterAction(actions.Spec{Name: "install", Mutates: true}, func() actions.Action {
+		return actions.ActionFunc(func(_ context.Context, call *actions.Call) (actions.Outputs, error) {
+			call.Progressf("still waiting: %ds", 1)
+			return nil, nil
+		})
+	}))
+	actions.MustRegister(reg.RegisterProbe(actions.Spec{Name: "slow", Outputs: []actions.Output{{Name: "ok"}}}, func() actions.Probe {
+		return actions.ProbeFunc(func(_ context.Context, call *actions.Call) (any, error) {
+			call.Progressf("probing: %d of 2", 1)
+			return true, nil
+		})
+	}))
+	p := load(t, reg, "steps:\n  - id: s\n    action: install\n    post:\n      - probe: slow\n")
+	sc, err := schema.Compile(schema.EventsURL, schema.Events())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	_, err = runner.Run(context.Background(), p, runner.Options{Registry: reg, Clock: actionstest.NewClock(actionstest.Epoch),
+		Observers: []runner.Observer{runner.ObserverFunc(func(e runner.Event) {
+			if e.Kind != runner.ActionProgress {
+				return
+			}
+			got = append(got, fmt.Sprintf("%s %d %s", e.Step, e.Index, e.Message))
+			b, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			if err := sc.Validate(v); err != nil {
+				t.Errorf("%s does not match the events schema: %v", b, err)
+			}
+		})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"s 1 still waiting: 1s", "s 1 probing: 1 of 2"}; !slices.Equal(got, want) {
+		t.Errorf("progress events %q, want %q", got, want)
+	}
+	var logged []string
+	(&actions.Call{Log: func(msg string) { logged = append(logged, msg) }}).Progressf("at %d%%", 50)
+	(&actions.Call{}).Progressf("nowhere") // neither set: nothing happens
+	if !slices.Equal(logged, []string{"at 50%"}) {
+		t.Errorf("Progressf without Progress logged %q, want [at 50%%]", logged)
 	}
 }

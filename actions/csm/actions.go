@@ -705,7 +705,9 @@ func (s *session) waitServer(ctx context.Context, call *actions.Call, up bool, t
 	var last error
 	start := clk.Now()
 	for polls := 1; ; polls++ {
-		if polls%10 == 0 {
+		// A display that redraws the status (Progress) gets it at each
+		// poll; a log of lines, every 10 polls.
+		if call.Progress != nil && polls > 1 || polls%10 == 0 {
 			note := ""
 			switch {
 			case errors.Is(last, ErrUnavailable):
@@ -713,7 +715,7 @@ func (s *session) waitServer(ctx context.Context, call *actions.Call, up bool, t
 			case last != nil:
 				note = "; last: " + last.Error()
 			}
-			call.Logf("still waiting for %s to %s: %s of %s%s", s.t.server(), want, clk.Now().Sub(start).Round(time.Second), timeout, note)
+			call.Progressf("still waiting for %s to %s: %s of %s%s", s.t.server(), want, clk.Now().Sub(start).Round(time.Second), timeout, note)
 		}
 		v, err := s.client.Version(poll)
 		if ctx.Err() != nil {

@@ -673,25 +673,36 @@ func TestInstallWithLocalExecutor(t *testing.T) {
 	}
 }
 
-// A long wait for the server reports its progress every 10 polls.
+// A long wait for the server reports its progress: to a display that
+// redraws it (Call.Progress) at each poll after the first, to a log of
+// lines (Call.Log alone) every 10 polls.
 func TestInstallWaitReportsProgress(t *testing.T) {
 	t.Parallel()
 	f, _ := installServer(t, 1<<30, "")
 	ex := &fakeExec{run: func(context.Context, remote.Command) (int, error) { return 0, nil }}
 	r := registry(t, Options{Executor: func(map[string]any) (remote.Executor, error) { return ex, nil }})
-	call := newCall("csm.install", f.target(), newFakeClock(), installArgs(map[string]any{"wait_timeout": "10m", "poll_interval": "30s"}))
-	var logs []string
-	call.Log = func(msg string) { logs = append(logs, msg) }
-	if _, err := runAction(t, r, context.Background(), call); err == nil {
-		t.Fatal("want a wait timeout")
-	}
-	var progress []string
-	for _, l := range logs {
-		if strings.Contains(l, "still waiting") {
-			progress = append(progress, l)
+	still := func(withProgress bool) []string {
+		call := newCall("csm.install", f.target(), newFakeClock(), installArgs(map[string]any{"wait_timeout": "10m", "poll_interval": "30s"}))
+		var got []string
+		keep := func(msg string) {
+			if strings.Contains(msg, "still waiting") {
+				got = append(got, msg)
+			}
 		}
+		call.Log = keep
+		if withProgress {
+			call.Log = func(string) {}
+			call.Progress = keep
+		}
+		if _, err := runAction(t, r, context.Background(), call); err == nil {
+			t.Fatal("want a wait timeout")
+		}
+		return got
 	}
-	if len(progress) != 2 || !strings.Contains(progress[0], "to answer: 4m30s of 10m0s (not answering yet)") {
-		t.Errorf("progress logs = %q, want two, the first after 9 sleeps of 30s", progress)
+	if logs := still(false); len(logs) != 2 || !strings.Contains(logs[0], "to answer: 4m30s of 10m0s (not answering yet)") {
+		t.Errorf("progress logs = %q, want two, the first after 9 sleeps of 30s", logs)
+	}
+	if progress := still(true); len(progress) != 19 || !strings.Contains(progress[0], "to answer: 30s of 10m0s (not answering yet)") {
+		t.Errorf("progress statuses = %q, want 19, the first after one sleep of 30s", progress)
 	}
 }

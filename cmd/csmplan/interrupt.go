@@ -64,12 +64,14 @@ func graceText(grace time.Duration) string {
 }
 
 // stoppingObserver says on stderr, when the run starts stopping, what it
-// still waits for and how to force it.
-func stoppingObserver(e *env, grace time.Duration) runner.Observer {
+// still waits for and how to force it; hold clears the progress's live
+// line first, so that the two do not share a line of the terminal.
+func stoppingObserver(e *env, grace time.Duration, hold func() (release func())) runner.Observer {
 	return runner.ObserverFunc(func(ev runner.Event) {
 		if ev.Kind != runner.RunStopping {
 			return
 		}
+		defer hold()()
 		if ev.Message == "" {
 			printf(e.stderr, "stopping\n")
 			return

@@ -268,14 +268,30 @@ steps:
 
 // TestLongActionTicksOffTerminal: off a terminal, an action that runs a
 // while without saying anything gets a plain line every
-// --progress-interval.
+// --progress-interval, and so does its passing status (action.progress).
 func TestLongActionTicksOffTerminal(t *testing.T) {
 	t.Parallel()
-	r := cli(t, t.TempDir(), "run", "--simulate", "-p", "maintain_dr=false", "--install-time", "2s", "--progress-interval", "200ms")
-	r.want(t, exitOK, "stdout", "[7/15]   running csm.install on primary: ", "\nSucceeded: 15 steps")
-	if strings.Contains(r.stdout, "\r") {
-		t.Errorf("a redraw off a terminal: %q", r.stdout)
-	}
+	t.Run("silent", func(t *testing.T) {
+		t.Parallel()
+		// A real process that runs 1.5s without a word.
+		dir := t.TempDir()
+		writeFile(t, dir, "slow.yaml", "apiVersion: csmplan/v1\nkind: Runbook\nname: slow\nsteps:\n  - id: slow\n    action: exec\n    with: {argv: [sleep, \"1.5\"]}\n")
+		r := cli(t, dir, "run", "slow.yaml", "--progress-interval", "200ms")
+		r.want(t, exitOK, "stdout", "[1/1]   running exec: ", "\nSucceeded: 1 step")
+		if strings.Contains(r.stdout, "\r") {
+			t.Errorf("a redraw off a terminal: %q", r.stdout)
+		}
+	})
+	t.Run("progress", func(t *testing.T) {
+		t.Parallel()
+		// The installer's wait for its server reports every poll (100ms):
+		// off a terminal, a line of it is printed at most every interval.
+		r := cli(t, t.TempDir(), "run", "--simulate", "-p", "maintain_dr=false", "--install-time", "2s", "--progress-interval", "200ms")
+		r.want(t, exitOK, "stdout", "[7/15]   still waiting for primary ", "\nSucceeded: 15 steps")
+		if n := strings.Count(r.stdout, "]   still waiting for primary "); n > 11 {
+			t.Errorf("%d lines of the installer's wait in 2s, every 200ms: want at most 11:\n%s", n, r.stdout)
+		}
+	})
 }
 
 func TestShort(t *testing.T) {

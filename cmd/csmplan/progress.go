@@ -56,6 +56,7 @@ type attemptLine struct {
 	timeout             time.Duration
 	start               time.Time
 	next                time.Duration // off a terminal, when its next line is due
+	status              string        // on a terminal, the action's last passing status (ActionProgress)
 }
 
 func newProgress(w io.Writer, color, tty bool, p *plan.Plan) *progress {
@@ -126,6 +127,9 @@ func (p *progress) tick() {
 		line += " of " + short(a.timeout)
 	}
 	if p.tty {
+		if a.status != "" {
+			line = a.status // the action says how it is getting on
+		}
 		p.draw(line)
 		return
 	}
@@ -179,7 +183,7 @@ func (p *progress) Observe(e runner.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	num := fmt.Sprintf("[%d/%d]", e.Index, e.Count)
-	if e.Kind != runner.ActionLog {
+	if e.Kind != runner.ActionLog && e.Kind != runner.ActionProgress {
 		p.act = nil // the attempt ended, or said nothing of itself for now
 	}
 	if p.quiet {
@@ -227,6 +231,23 @@ func (p *progress) show(e runner.Event, num string) {
 		key := e.Step + "\x00" + e.Condition.Condition
 		if p.lastObs[key] != obs || p.polls%10 == 1 {
 			p.lastObs[key] = obs
+			printf(p.w, "%s\n", line)
+		}
+	case runner.ActionProgress:
+		// A passing status: redrawn on a terminal, where tick keeps it;
+		// elsewhere a line when the attempt's next line is due.
+		a := p.act
+		line := num + "   " + e.Message
+		switch {
+		case p.tty:
+			if a != nil {
+				a.status = line
+			}
+			p.draw(line)
+		case a == nil:
+			printf(p.w, "%s\n", line)
+		case p.now().Sub(a.start) >= a.next:
+			a.next = p.now().Sub(a.start) + p.every
 			printf(p.w, "%s\n", line)
 		}
 	case runner.ActionLog:
@@ -316,6 +337,10 @@ func (p *progress) observeQuiet(e runner.Event, num string) {
 	switch e.Kind {
 	case runner.RunStart, runner.ActionLog:
 		p.show(e, num)
+	case runner.ActionProgress:
+		if p.tty {
+			p.draw(num + "   " + e.Message)
+		}
 	case runner.ConditionStart, runner.WaitPoll:
 		if p.tty && e.Condition != nil {
 			p.draw(fmt.Sprintf("probing: %s on step %d", e.Condition.Condition, e.Index))

@@ -151,7 +151,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	defer d.close()
 	progressOut := d.out
 	// What a stop waits for is said first, before the events go out.
-	opts.Observers = append(opts.Observers, stoppingObserver(e, f.killGrace))
+	opts.Observers = append(opts.Observers, stoppingObserver(e, f.killGrace, d.prog.hold))
 	opts.Observers = append(opts.Observers, d.observers...)
 	opts.Approver = approver(e, f.yes, progressOut, d.prog.hold)
 	opts.Confirm = confirmer(e, f, progressOut, d.prog.hold)
