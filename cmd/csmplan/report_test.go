@@ -199,6 +199,7 @@ func TestStatus(t *testing.T) {
 	st.want(t, exitOK, "stdout", "journal j.jsonl: runbook csm-upgrade", "last run: failed at ",
 		"  done  5 takeover-to-secondary", "  next  7 upgrade-primary       failed", "        8 verify-primary        not run",
 		"next: step upgrade-primary (Run the installer on the primary): it failed: action failed: csm.install",
+		"last lines of stderr:\n  csmtest-control: install on ",
 		"resume: csmplan run --journal j.jsonl --resume -p ca_file=", "CSMPLAN_PARAM_PASSWORD set in the environment")
 	if strings.Contains(st.stdout, "servers now") {
 		t.Errorf("servers probed without params: %v", st)
@@ -218,7 +219,11 @@ func TestStatus(t *testing.T) {
 	if strings.Contains(given.stdout, password) {
 		t.Errorf("the resume command holds the password: %v", given)
 	}
-	sim.stop(os.Interrupt)
+	// The simulator says the pair is not upgraded, which is no violated
+	// invariant: it cannot know that the upgrade stopped.
+	if line := sim.stop(os.Interrupt); line != heldSimulator || !strings.Contains(sim.output(), "\nsimulated pair: not upgraded to 6.3.10.1: final-version (") {
+		t.Errorf("sim said %q, want %q after a line that the pair is not upgraded: %v", line, heldSimulator, sim.proc)
+	}
 
 	cli(t, dir, "run", "--simulate", "-p", "maintain_dr=false", "--journal", "done.jsonl").want(t, exitOK, "stdout")
 	cli(t, dir, "status", "--journal", "done.jsonl").want(t, exitOK, "stdout", "last run: succeeded", "every step is done",

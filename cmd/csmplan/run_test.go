@@ -302,8 +302,8 @@ func TestSimResume(t *testing.T) {
 		"[14/15] ✓ Run the installer on the secondary (succeeded",
 		"\nSucceeded: 15 steps: 7 succeeded, 6 done earlier, 2 skipped in ")
 	// Ended, the pair is upgraded: the simulator checks the final state too.
-	if line := sim.stop(syscall.SIGTERM); line != heldSimulator {
-		t.Errorf("sim said %q, want %q: %v", line, heldSimulator, sim.proc)
+	if line := sim.stop(syscall.SIGTERM); line != heldSimulator || !strings.Contains(sim.output(), "\nsimulated pair: upgraded to ") {
+		t.Errorf("sim said %q, want %q after a line that the pair is upgraded: %v", line, heldSimulator, sim.proc)
 	}
 }
 

@@ -178,7 +178,7 @@ func writeStatus(e *env, rec *record.Record, journal string) {
 	printf(e.stdout, "next: step %s (%s)", next.ID, next.Title)
 	switch next.Outcome {
 	case runner.Failed:
-		printf(e.stdout, ": it failed: %s\n", next.Reason)
+		printf(e.stdout, ": it failed: %s\n", indent(next.Reason, "  "))
 		printf(e.stdout, "  a resume checks first whether it is done (its postconditions), then its preconditions, before running it again\n")
 	case record.Unfinished, runner.Cancelled:
 		printf(e.stdout, ": the run stopped in it")

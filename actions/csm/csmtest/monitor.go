@@ -268,6 +268,13 @@ func (p *Pair) SafetySummary() string {
 	return summary(p.Violations(), " (the upgrade stopped before the end: the final state was not checked)")
 }
 
+// InvariantsSummary is the summary line of the safety invariants alone,
+// for a pair whose clients' upgrade may or may not have ended (csmplan
+// sim): "simulator: invariants held", or the invariants violated so far.
+func (p *Pair) InvariantsSummary() string {
+	return summary(p.Violations(), "")
+}
+
 func summary(vs []Violation, held string) string {
 	if len(vs) == 0 {
 		return "simulator: invariants held" + held
