@@ -83,3 +83,32 @@ func TestWaitDoesNotSpin(t *testing.T) {
 		t.Errorf("calls %d, waited %s, slept %s: want 11 checks over 10s", probe.Calls(), rep.Steps[0].Pre[0].Waited, kit.Clock.Slept())
 	}
 }
+
+// BenchmarkRunJournaled measures a run that keeps a journal (format 4:
+// times, params, attempts and evidence, synced at each step's end) on
+// this machine's disk: the cost of the change record. Report ns/step.
+func BenchmarkRunJournaled(b *testing.B) {
+	const n = 200
+	reg := noopRegistry()
+	p, err := plan.Parse("gen.yaml", generated(n), plan.WithRegistry(reg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	clock := actionstest.NewClock(actionstest.Epoch)
+	dir := b.TempDir()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j, err := runner.OpenJournal(fmt.Sprintf("%s/%d.jsonl", dir, i), false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := runner.Run(context.Background(), p, runner.Options{Registry: reg, Clock: clock, Journal: j}); err != nil {
+			b.Fatal(err)
+		}
+		if err := j.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/step")
+}
