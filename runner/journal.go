@@ -449,7 +449,7 @@ func parseJournal(data []byte) (recs []journalRecord, good int, last string, err
 			break // a truncated last line: the crash happened mid-write
 		}
 		var rec journalRecord
-		jerr := json.Unmarshal(body, &rec)
+		jerr := decodeRecord(body, &rec)
 		if n == 1 {
 			switch {
 			case jerr != nil || rec.Type != "run" || rec.Format == "" && rec.Digest == "":
@@ -516,6 +516,21 @@ func checkRecord(body []byte, rec journalRecord, jerr error, prev, first string)
 }
 
 // normalizeMap normalizes the numbers of a map read back from JSON.
+// decodeRecord decodes a journal line as json.Unmarshal does, but with its
+// numbers kept as written (json.Number, which normalizeMap turns into an
+// exact int64): an integer beyond 2^53 that a step saved resumes as itself.
+func decodeRecord(body []byte, rec *journalRecord) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(rec); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("invalid data after the JSON object")
+	}
+	return nil
+}
+
 func normalizeMap(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
