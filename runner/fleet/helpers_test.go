@@ -175,4 +175,3 @@ func outcomes(rep *fleet.Report) string {
 	}
 	return strings.Join(parts, " ")
 }
-
