@@ -252,8 +252,9 @@ type fleetRun struct {
 	failed  int
 	canary  string // the first canary that failed
 	refused error  // the approval's refusal
-	stopped bool
-	running int
+	stopped   bool
+	announced bool // the FleetStopping event went out
+	running   int
 }
 
 // prepare checks the options: the limit, the journal directory.
@@ -387,16 +388,24 @@ func (fr *fleetRun) watchStop(ctx context.Context) (end func()) {
 		case <-done:
 			return
 		}
-		fr.mu.Lock()
-		fr.stopped = true
-		running := fr.running
-		fr.mu.Unlock()
-		fr.emit(Event{Kind: FleetStopping, Message: fmt.Sprintf("stopping: no new unit starts; %d running", running)})
+		fr.stopping()
 	}()
 	var once sync.Once
 	return func() {
 		once.Do(func() { close(done) })
 		<-exited
+	}
+}
+
+// stopping notes that the fleet stops, and says so once.
+func (fr *fleetRun) stopping() {
+	fr.mu.Lock()
+	fr.stopped = true
+	running, announce := fr.running, !fr.announced
+	fr.announced = true
+	fr.mu.Unlock()
+	if announce {
+		fr.emit(Event{Kind: FleetStopping, Message: fmt.Sprintf("stopping: no new unit starts; %d running", running)})
 	}
 }
 
@@ -409,18 +418,22 @@ func (fr *fleetRun) halted(ctx context.Context) string {
 	default:
 	}
 	fr.mu.Lock()
-	defer fr.mu.Unlock()
 	switch {
 	case fr.canary != "":
+		defer fr.mu.Unlock()
 		return "canary " + fr.canary + " failed"
 	case fr.refused != nil:
+		defer fr.mu.Unlock()
 		return fr.refused.Error()
 	case fr.failed > fr.maxFailures:
+		defer fr.mu.Unlock()
 		return fmt.Sprintf("%d units failed, more than max_failures (%d)", fr.failed, fr.maxFailures)
 	case stopped || fr.stopped:
-		fr.stopped = true
+		fr.mu.Unlock()
+		fr.stopping()
 		return "the fleet was stopped"
 	}
+	fr.mu.Unlock()
 	return ""
 }
 
@@ -461,15 +474,9 @@ func (fr *fleetRun) wave(ctx context.Context, n int, w []int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fr.unit(ctx, n, i, row)
+			fr.unit(ctx, n, i, row) // counts its failure
 			fr.mu.Lock()
 			fr.running--
-			if row.Outcome == runner.Failed {
-				fr.failed++
-				if n == 1 && len(fr.f.Rollout.Canary) > 0 && fr.canary == "" {
-					fr.canary = row.Name
-				}
-			}
 			fr.mu.Unlock()
 			<-slots // after the failure is counted: the next start sees it
 		}()
@@ -526,6 +533,14 @@ func (fr *fleetRun) unit(ctx context.Context, wave, i int, row *UnitReport) {
 	u := &fr.f.Units[i]
 	fr.emit(Event{Kind: UnitStart, Unit: u.Name, Wave: wave})
 	defer func() {
+		if row.Outcome == runner.Failed { // counted before anyone hears of it
+			fr.mu.Lock()
+			fr.failed++
+			if wave == 1 && len(fr.f.Rollout.Canary) > 0 && fr.canary == "" {
+				fr.canary = row.Name
+			}
+			fr.mu.Unlock()
+		}
 		fr.emit(Event{Kind: UnitEnd, Unit: u.Name, Wave: wave, Outcome: row.Outcome, Message: row.Reason})
 	}()
 	ro := runner.Options{Registry: fr.opts.Registry, Params: u.Params, Clock: fr.opts.Clock,
