@@ -248,10 +248,10 @@ type fleetRun struct {
 
 	emitMu sync.Mutex // serializes observers
 
-	mu      sync.Mutex
-	failed  int
-	canary  string // the first canary that failed
-	refused error  // the approval's refusal
+	mu        sync.Mutex
+	failed    int
+	canary    string // the first canary that failed
+	refused   error  // the approval's refusal
 	stopped   bool
 	announced bool // the FleetStopping event went out
 	running   int
