@@ -427,7 +427,7 @@ func (fr *fleetRun) halted(ctx context.Context) string {
 		return fr.refused.Error()
 	case fr.failed > fr.maxFailures:
 		defer fr.mu.Unlock()
-		return fmt.Sprintf("%d units failed, more than max_failures (%d)", fr.failed, fr.maxFailures)
+		return fmt.Sprintf("failed units: %d, more than max_failures (%d)", fr.failed, fr.maxFailures)
 	case stopped || fr.stopped:
 		fr.mu.Unlock()
 		fr.stopping()

@@ -109,7 +109,7 @@ func TestMaxFailuresStopsNewStarts(t *testing.T) {
 	if got := outcomes(rep); got != "u01=failed u02=succeeded u03=not run u04=not run u05=not run" {
 		t.Errorf("outcomes %s", got)
 	}
-	if r := rep.Unit("u03").Reason; r != "1 units failed, more than max_failures (0)" {
+	if r := rep.Unit("u03").Reason; r != "failed units: 1, more than max_failures (0)" {
 		t.Errorf("reason %q", r)
 	}
 }
