@@ -314,12 +314,13 @@ func selectUnits(f *Fleet, limit []string) ([]bool, error) {
 		}
 		return sel, nil
 	}
+	index := f.indexOf()
 	for _, s := range limit {
 		key, value, isLabel := strings.Cut(s, "=")
 		n := 0
 		if !isLabel {
-			if u := f.Unit(s); u != nil {
-				sel[f.index[s]] = true
+			if i, ok := index[s]; ok {
+				sel[i] = true
 				n++
 			}
 		} else {

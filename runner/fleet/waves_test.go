@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/csmplan/csmplan/actions/actionstest"
+	"github.com/csmplan/csmplan/runner/fleet"
 )
 
 func TestWaves(t *testing.T) {
@@ -37,5 +38,17 @@ func TestWaves(t *testing.T) {
 				t.Errorf("waves (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestWavesOfAFleetByHand: a fleet built in Go, not loaded, plans too.
+func TestWavesOfAFleetByHand(t *testing.T) {
+	t.Parallel()
+	f := &fleet.Fleet{Units: []fleet.Unit{{Name: "a"}, {Name: "b"}, {Name: "c"}}, Rollout: fleet.Rollout{Canary: []string{"c", "zz"}, WaveSize: 1}}
+	if d := cmp.Diff([][]string{{"c"}, {"a"}, {"b"}}, f.Waves()); d != "" {
+		t.Errorf("waves (-want +got):\n%s", d)
+	}
+	if f.Unit("b") != &f.Units[1] || f.Unit("zz") != nil {
+		t.Error("Unit")
 	}
 }
