@@ -46,7 +46,8 @@ const (
 	UnitEnd   EventKind = "unit.end"
 	WaveEnd   EventKind = "wave.end"
 	// FleetStopping: Options.Stop was closed, or ctx is done: no new
-	// unit starts; Message says how many still run.
+	// unit starts; Message says how many still run ("no new unit starts;
+	// 2 running").
 	FleetStopping EventKind = "fleet.stopping"
 	FleetEnd      EventKind = "fleet.end"
 )
@@ -406,7 +407,7 @@ func (fr *fleetRun) stopping() {
 	fr.announced = true
 	fr.mu.Unlock()
 	if announce {
-		fr.emit(Event{Kind: FleetStopping, Message: fmt.Sprintf("stopping: no new unit starts; %d running", running)})
+		fr.emit(Event{Kind: FleetStopping, Message: fmt.Sprintf("no new unit starts; %d running", running)})
 	}
 }
 
