@@ -553,7 +553,7 @@ func (d *decoder) bind(u *Unit, own params, env map[string]string) {
 			// A shared param: the same problem for every unit that
 			// does not give its own, reported once.
 			d.doc.Add(runner.ErrParams, at(g, unknown), 0, "", "param %s: %s", pe.Param, pe.Msg)
-		case env[pe.Param] != "" || hasKey(env, pe.Param):
+		case hasKey(env, pe.Param):
 			d.doc.Add(runner.ErrParams, u.Pos, 0, "", "unit %s: param %s (from %s): %s", u.Name, pe.Param, SecretEnv(pe.Param), pe.Msg)
 		default:
 			d.doc.Add(runner.ErrParams, u.Pos, 0, "", "unit %s: param %s: %s", u.Name, pe.Param, pe.Msg)
