@@ -51,7 +51,7 @@ func fleetFaults(values []string, names []string) (all []string, per map[string]
 			continue
 		}
 		if !slices.Contains(names, pair) {
-			return nil, nil, fmt.Errorf("--fault %s: no pair %q: the pairs are pair-%03d..%s", v, pair, 1, names[len(names)-1])
+			return nil, nil, fmt.Errorf("--fault %s: no pair %q: the pairs are %s..%s", v, pair, names[0], names[len(names)-1])
 		}
 		per[pair] = append(per[pair], name)
 	}
@@ -59,10 +59,7 @@ func fleetFaults(values []string, names []string) (all []string, per map[string]
 }
 
 // pairName is the unit name of the i-th pair (from 0): pair-001.
-func pairName(i, n int) string {
-	w := max(3, len(strconv.Itoa(n)))
-	return fmt.Sprintf("pair-%0*d", w, i+1)
-}
+func pairName(i int) string { return fmt.Sprintf("pair-%03d", i+1) }
 
 // startFleet starts n simulated pairs.
 func startFleet(n int, faults []string, installTime time.Duration, exe string, inProcess bool) (*simFleet, error) {
@@ -71,7 +68,7 @@ func startFleet(n int, faults []string, installTime time.Duration, exe string, i
 	}
 	names := make([]string, n)
 	for i := range names {
-		names[i] = pairName(i, n)
+		names[i] = pairName(i)
 	}
 	all, per, err := fleetFaults(faults, names)
 	if err != nil {
