@@ -220,15 +220,50 @@ func writeFleetDoc(w *bytes.Buffer, f *fleet.Fleet) {
 		}
 		put(w, "%d. **%s**: %s\n", i+1, name, mdCell(strings.Join(wave, ", ")))
 	}
-	put(w, "\n## Units\n\n| Unit | Labels | Params |\n|---|---|---|\n")
-	for _, u := range f.Units {
-		var keys []string
-		for k := range u.Params {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		put(w, "| %s | %s | %s |\n", mdCell(u.Name), mdCell(labelText(u.Labels)), mdCell(strings.Join(keys, ", ")))
+	shared, own := splitParams(f.Units)
+	if len(shared) > 0 {
+		put(w, "\nShared by every unit: %s.\n", mdCell(strings.Join(shared, ", ")))
 	}
+	put(w, "\n## Units\n\n| Unit | Labels | Params of its own |\n|---|---|---|\n")
+	for _, u := range f.Units {
+		var mine []string
+		for _, k := range own {
+			if _, ok := u.Params[k]; ok {
+				mine = append(mine, k)
+			}
+		}
+		put(w, "| %s | %s | %s |\n", mdCell(u.Name), mdCell(labelText(u.Labels)), mdCell(strings.Join(mine, ", ")))
+	}
+}
+
+// splitParams names the params (names only, never values) that every unit
+// has with the same value, and the others, each sorted; with one unit, all
+// are its own.
+func splitParams(units []fleet.Unit) (shared, own []string) {
+	seen := map[string]bool{}
+	for _, u := range units {
+		for k := range u.Params {
+			seen[k] = true
+		}
+	}
+	for k := range seen {
+		same := len(units) > 1
+		for _, u := range units {
+			v, ok := u.Params[k]
+			if !ok || fmt.Sprint(v) != fmt.Sprint(units[0].Params[k]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			shared = append(shared, k)
+		} else {
+			own = append(own, k)
+		}
+	}
+	slices.Sort(shared)
+	slices.Sort(own)
+	return shared, own
 }
 
 // put appends to a record or document being built (written to a file, or

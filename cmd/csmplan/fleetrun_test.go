@@ -178,7 +178,7 @@ func TestFleetReportAndDoc(t *testing.T) {
 	sim, file := startFleetSim(t, ctx, dir, 3)
 	doc := cli(t, dir, "doc", file)
 	doc.want(t, exitOK, "stdout", "# Fleet: Upgrade 3 simulated CSM pairs", "| Canaries | pair-001, first;", "| max_parallel | 10 units at once",
-		"1. **Wave 1 (canaries)**: pair-001", "2. **Wave 2**: pair-002, pair-003", "| pair-003 | site=s1 zone=z1 |")
+		"1. **Wave 1 (canaries)**: pair-001", "2. **Wave 2**: pair-002, pair-003", "| pair-003 | site=s1 zone=z1 | backup\\_dir, ca\\_file, installer, primary, secondary, server\\_start, server\\_stop |", "Shared by every unit: install\\_timeout, maintain\\_dr, password,")
 	jdir := filepath.Join(dir, "journals")
 	for _, ext := range []string{"md", "html"} {
 		report := filepath.Join(dir, "fleet-record."+ext)
