@@ -227,3 +227,20 @@ func TestFleetUsage(t *testing.T) {
 		cli(t, dir, tt.args...).want(t, exitUsage, "stderr", tt.want)
 	}
 }
+
+// TestFleetLimit: --limit selects units by label or name; the others are
+// skipped, not failures; a selector that selects nothing is refused
+// before anything runs.
+func TestFleetLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := cli(t, dir, "run", "--simulate", "--pairs", "4", "--limit", "zone=z2")
+	r.want(t, exitOK, "stdout", "[pair-002] ✓ succeeded", "[pair-004] ✓ succeeded", "4 units: 2 succeeded, 2 skipped")
+	for _, name := range []string{"pair-001", "pair-003"} {
+		if strings.Contains(r.stdout, "["+name+"] started") {
+			t.Errorf("%s started outside the limit: %v", name, r)
+		}
+	}
+	cli(t, dir, "run", "--simulate", "--pairs", "4", "--limit", "pair-003").want(t, exitOK, "stdout", "[pair-003] ✓ succeeded", "1 succeeded, 3 skipped")
+	cli(t, dir, "run", "--simulate", "--pairs", "4", "--limit", "site=zz").want(t, exitUsage, "stderr", "site=zz selects no unit")
+}
