@@ -244,3 +244,65 @@ func TestFleetLimit(t *testing.T) {
 	cli(t, dir, "run", "--simulate", "--pairs", "4", "--limit", "pair-003").want(t, exitOK, "stdout", "[pair-003] ✓ succeeded", "1 succeeded, 3 skipped")
 	cli(t, dir, "run", "--simulate", "--pairs", "4", "--limit", "site=zz").want(t, exitUsage, "stderr", "site=zz selects no unit")
 }
+
+// TestFleetApproval: a rollout that asks for an approval after its canary
+// is refused off a terminal without --yes (the waves do not start), and
+// approved with --yes.
+func TestFleetApproval(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute) // a guard only
+	defer cancel()
+	dir := t.TempDir()
+	sim, file := startFleetSim(t, ctx, dir, 3)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve := strings.Replace(string(data), "    canary:\n", "    canary:\n        approve: true\n", 1)
+	if approve == string(data) {
+		t.Fatalf("no canary in the fleet file:\n%s", data)
+	}
+	if err := os.WriteFile(file, []byte(approve), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jdir := filepath.Join(dir, "journals")
+	r := cli(t, dir, "run", "--fleet", file, "--journal-dir", jdir)
+	r.want(t, exitFailed, "stdout", "[pair-001] ✓ succeeded", "2 not run")
+	if strings.Contains(r.stdout, "[pair-002] started") {
+		t.Errorf("a wave started without the approval: %v", r)
+	}
+	cli(t, dir, "run", "--fleet", file, "--journal-dir", jdir, "--resume", "--yes").want(t, exitOK, "stdout", "1 done earlier", "2 succeeded")
+	sim.signal(os.Interrupt)
+	if line := sim.waitFor("simulator:"); line != "simulator: invariants held on 3 pairs" {
+		t.Errorf("verdict %q", line)
+	}
+}
+
+// TestFleetInterrupted: the first SIGINT stops a fleet gently: no new unit
+// starts, the run exits 130, and --resume finishes it without running an
+// installer twice.
+func TestFleetInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute) // a guard only
+	defer cancel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "fleet.yaml")
+	sim := start(t, ctx, dir, "sim", "--pairs", "4", "--fleet-out", file, "--install-time", "1s")
+	sim.waitFor("Press Ctrl-C")
+	jdir := filepath.Join(dir, "journals")
+	run := start(t, ctx, dir, "run", "--fleet", file, "--journal-dir", jdir, "--max-parallel", "1")
+	run.waitFor("[pair-002] started")
+	run.signal(os.Interrupt)
+	if code := run.exitCode(2 * time.Minute); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: %v", code, exitInterrupted, run)
+	}
+	if out := run.output(); strings.Contains(out, "[pair-003] started") || !strings.Contains(out, "Interrupted") {
+		t.Errorf("the fleet did not stop gently: %v", run)
+	}
+	cli(t, dir, "run", "--fleet", file, "--journal-dir", jdir, "--max-parallel", "4", "--resume").want(t, exitOK, "stdout", "1 done earlier")
+	sim.signal(os.Interrupt)
+	sim.waitFor("simulator:")
+	if out := sim.output(); !strings.Contains(out, "installers: 0 servers none, 8 once, 0 more than once") {
+		t.Errorf("installers: %v", sim)
+	}
+}
