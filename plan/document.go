@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -45,6 +46,9 @@ func ParseDocument(filename string, src []byte, what string) *Document {
 	}
 	root := d.parseWhole(src)
 	if root == nil {
+		for _, e := range d.p.list { // parseWhole speaks of runbooks
+			e.Msg = strings.Replace(e.Msg, "a runbook file holds", "a "+what+" holds", 1)
+		}
 		return doc
 	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {

@@ -13,6 +13,7 @@
 //	params:                        # shared by every unit; a unit's own win
 //	  username: csmadmin
 //	  target_version: 6.3.11.0
+//	  installer: [/opt/csm/setup.bin, -i, silent]
 //	units:
 //	  - name: east-test
 //	    labels: {site: east, env: test}

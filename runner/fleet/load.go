@@ -553,7 +553,7 @@ func (d *decoder) bind(u *Unit, own params, env map[string]string) {
 			// A shared param: the same problem for every unit that
 			// does not give its own, reported once.
 			d.doc.Add(runner.ErrParams, at(g, unknown), 0, "", "param %s: %s", pe.Param, pe.Msg)
-		case env[pe.Param] != "" || hasKey(env, pe.Param):
+		case hasKey(env, pe.Param):
 			d.doc.Add(runner.ErrParams, u.Pos, 0, "", "unit %s: param %s (from %s): %s", u.Name, pe.Param, SecretEnv(pe.Param), pe.Msg)
 		default:
 			d.doc.Add(runner.ErrParams, u.Pos, 0, "", "unit %s: param %s: %s", u.Name, pe.Param, pe.Msg)
@@ -575,21 +575,25 @@ func hasKey(m map[string]string, k string) bool {
 
 // Unit returns the unit with the name, or nil.
 func (f *Fleet) Unit(name string) *Unit {
-	if f.index == nil {
-		f.reindex()
-	}
-	i, ok := f.index[name]
+	i, ok := f.indexOf()[name]
 	if !ok {
 		return nil
 	}
 	return &f.Units[i]
 }
 
-func (f *Fleet) reindex() {
-	f.index = make(map[string]int, len(f.Units))
-	for i, u := range f.Units {
-		f.index[u.Name] = i
+// indexOf returns the index of the units by name: the one Load made, or,
+// for a fleet built or changed by hand, a new one (never stored: runs of
+// the fleet may read it at once).
+func (f *Fleet) indexOf() map[string]int {
+	if f.index != nil && len(f.index) == len(f.Units) {
+		return f.index
 	}
+	index := make(map[string]int, len(f.Units))
+	for i, u := range f.Units {
+		index[u.Name] = i
+	}
+	return index
 }
 
 // Waves returns the rollout plan: the canary wave first (when there are
@@ -609,16 +613,14 @@ func (f *Fleet) Waves() [][]string {
 
 // waves is Waves by unit index.
 func (f *Fleet) waves() [][]int {
-	if f.index == nil || len(f.index) != len(f.Units) {
-		f.reindex()
-	}
+	index := f.indexOf()
 	r := f.Rollout
 	var out [][]int
 	canary := make(map[int]bool, len(r.Canary))
 	if len(r.Canary) > 0 {
 		w := make([]int, 0, len(r.Canary))
 		for _, name := range r.Canary {
-			if i, ok := f.index[name]; ok && !canary[i] {
+			if i, ok := index[name]; ok && !canary[i] {
 				canary[i] = true
 				w = append(w, i)
 			}

@@ -95,6 +95,14 @@ func TestSecretFromEnv(t *testing.T) {
 	if a, b := f.Unit("a").Params["password"], f.Unit("b").Params["password"]; a != "from-env" || b != "bee-secret" {
 		t.Errorf("passwords: a %v, b %v; want from-env, bee-secret", a, b)
 	}
+	// A secret from the environment that does not bind is reported at
+	// each unit that takes it, naming the variable, never the value.
+	short := func(k string) (string, bool) { return "ab", k == "CSMPLAN_PARAM_PASSWORD" }
+	_, err = fleet.Load(filepath.Join(dir, "fleet.yaml"), kit.Registry(), fleet.WithEnv(short))
+	errs := plan.Errors(err)
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), filepath.Join(dir, "fleet.yaml")+":6:5: unit a: param password (from CSMPLAN_PARAM_PASSWORD): ") || strings.Contains(err.Error(), "ab ") {
+		t.Errorf("short secret from the environment: %v", err)
+	}
 }
 
 // TestDefaultRunbook checks that a fleet without runbook: takes the

@@ -46,7 +46,8 @@ const (
 	UnitEnd   EventKind = "unit.end"
 	WaveEnd   EventKind = "wave.end"
 	// FleetStopping: Options.Stop was closed, or ctx is done: no new
-	// unit starts; Message says how many still run.
+	// unit starts; Message says how many still run ("no new unit starts;
+	// 2 running").
 	FleetStopping EventKind = "fleet.stopping"
 	FleetEnd      EventKind = "fleet.end"
 )
@@ -248,12 +249,13 @@ type fleetRun struct {
 
 	emitMu sync.Mutex // serializes observers
 
-	mu      sync.Mutex
-	failed  int
-	canary  string // the first canary that failed
-	refused error  // the approval's refusal
-	stopped bool
-	running int
+	mu        sync.Mutex
+	failed    int
+	canary    string // the first canary that failed
+	refused   error  // the approval's refusal
+	stopped   bool
+	announced bool // the FleetStopping event went out
+	running   int
 }
 
 // prepare checks the options: the limit, the journal directory.
@@ -313,12 +315,13 @@ func selectUnits(f *Fleet, limit []string) ([]bool, error) {
 		}
 		return sel, nil
 	}
+	index := f.indexOf()
 	for _, s := range limit {
 		key, value, isLabel := strings.Cut(s, "=")
 		n := 0
 		if !isLabel {
-			if u := f.Unit(s); u != nil {
-				sel[f.index[s]] = true
+			if i, ok := index[s]; ok {
+				sel[i] = true
 				n++
 			}
 		} else {
@@ -387,16 +390,24 @@ func (fr *fleetRun) watchStop(ctx context.Context) (end func()) {
 		case <-done:
 			return
 		}
-		fr.mu.Lock()
-		fr.stopped = true
-		running := fr.running
-		fr.mu.Unlock()
-		fr.emit(Event{Kind: FleetStopping, Message: fmt.Sprintf("stopping: no new unit starts; %d running", running)})
+		fr.stopping()
 	}()
 	var once sync.Once
 	return func() {
 		once.Do(func() { close(done) })
 		<-exited
+	}
+}
+
+// stopping notes that the fleet stops, and says so once.
+func (fr *fleetRun) stopping() {
+	fr.mu.Lock()
+	fr.stopped = true
+	running, announce := fr.running, !fr.announced
+	fr.announced = true
+	fr.mu.Unlock()
+	if announce {
+		fr.emit(Event{Kind: FleetStopping, Message: fmt.Sprintf("no new unit starts; %d running", running)})
 	}
 }
 
@@ -409,18 +420,22 @@ func (fr *fleetRun) halted(ctx context.Context) string {
 	default:
 	}
 	fr.mu.Lock()
-	defer fr.mu.Unlock()
 	switch {
 	case fr.canary != "":
+		defer fr.mu.Unlock()
 		return "canary " + fr.canary + " failed"
 	case fr.refused != nil:
+		defer fr.mu.Unlock()
 		return fr.refused.Error()
 	case fr.failed > fr.maxFailures:
-		return fmt.Sprintf("%d units failed, more than max_failures (%d)", fr.failed, fr.maxFailures)
+		defer fr.mu.Unlock()
+		return fmt.Sprintf("failed units: %d, more than max_failures (%d)", fr.failed, fr.maxFailures)
 	case stopped || fr.stopped:
-		fr.stopped = true
+		fr.mu.Unlock()
+		fr.stopping()
 		return "the fleet was stopped"
 	}
+	fr.mu.Unlock()
 	return ""
 }
 
@@ -461,15 +476,9 @@ func (fr *fleetRun) wave(ctx context.Context, n int, w []int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fr.unit(ctx, n, i, row)
+			fr.unit(ctx, n, i, row) // counts its failure
 			fr.mu.Lock()
 			fr.running--
-			if row.Outcome == runner.Failed {
-				fr.failed++
-				if n == 1 && len(fr.f.Rollout.Canary) > 0 && fr.canary == "" {
-					fr.canary = row.Name
-				}
-			}
 			fr.mu.Unlock()
 			<-slots // after the failure is counted: the next start sees it
 		}()
@@ -526,6 +535,14 @@ func (fr *fleetRun) unit(ctx context.Context, wave, i int, row *UnitReport) {
 	u := &fr.f.Units[i]
 	fr.emit(Event{Kind: UnitStart, Unit: u.Name, Wave: wave})
 	defer func() {
+		if row.Outcome == runner.Failed { // counted before anyone hears of it
+			fr.mu.Lock()
+			fr.failed++
+			if wave == 1 && len(fr.f.Rollout.Canary) > 0 && fr.canary == "" {
+				fr.canary = row.Name
+			}
+			fr.mu.Unlock()
+		}
 		fr.emit(Event{Kind: UnitEnd, Unit: u.Name, Wave: wave, Outcome: row.Outcome, Message: row.Reason})
 	}()
 	ro := runner.Options{Registry: fr.opts.Registry, Params: u.Params, Clock: fr.opts.Clock,
