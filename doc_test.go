@@ -16,6 +16,7 @@ import (
 	"github.com/csmplan/csmplan/actions/actionstest"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
+	"github.com/csmplan/csmplan/runner/fleet"
 )
 
 // Load a runbook and run it: the README's first example.
@@ -337,6 +338,8 @@ func TestReadmeSnippets(t *testing.T) {
 	for _, b := range blocks {
 		lang, code := b[1], b[2]
 		switch {
+		case lang == "yaml" && strings.Contains(code, "kind: Fleet"):
+			checkReadmeFleet(t, code)
 		case lang == "yaml" && strings.Contains(code, "apiVersion:"):
 			runbooks++
 			if _, err := csmplan.Load("README.md", []byte(code)); err != nil {
@@ -351,5 +354,25 @@ func TestReadmeSnippets(t *testing.T) {
 	}
 	if runbooks == 0 || snippets < 3 {
 		t.Errorf("found %d runbooks and %d Go snippets in the README", runbooks, snippets)
+	}
+}
+
+// checkReadmeFleet loads a fleet file of the README, its @FILE secrets
+// written beside it and CSMPLAN_PARAM_PASSWORD set.
+func checkReadmeFleet(t *testing.T, code string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, m := range regexp.MustCompile(`"@([a-z.-]+)"`).FindAllStringSubmatch(code, -1) {
+		if err := os.WriteFile(filepath.Join(dir, m[1]), []byte("secret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	def, err := csmplan.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(name string) (string, bool) { return "secret", name == "CSMPLAN_PARAM_PASSWORD" }
+	if _, err := fleet.Parse(filepath.Join(dir, "fleet.yaml"), []byte(code), csmplan.Registry(), fleet.WithDefaultRunbook(def), fleet.WithEnv(env)); err != nil {
+		t.Errorf("README fleet does not load:\n%v", err)
 	}
 }

@@ -201,6 +201,9 @@ func cmdDoc(_ context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
+	if len(rest) == 1 && isFleetFile(rest[0]) {
+		return docFleet(e, rest[0])
+	}
 	p, code := loadRunbook(e, "doc", rest)
 	if p == nil {
 		return code

@@ -38,7 +38,7 @@ func TestComplete(t *testing.T) {
 		{[]string{""}, "actions\ncompletion\ndoc\nhelp\ninit\nplan\nreport\nrun\nschema\nsim\nstatus\nvalidate\nversion\n"},
 		{[]string{"help", "ver"}, "version\n"},
 		{[]string{"run", "--fa"}, "--fault\n"},
-		{[]string{"run", "-j"}, "-journal\n-json\n"},
+		{[]string{"run", "-j"}, "-journal\n-journal-dir\n-json\n"},
 		{[]string{"run", "--fault", "installer-f"}, "installer-fails\n"},
 		{[]string{"run", "--fault=installer-f"}, "--fault=installer-fails\n"},
 		{[]string{"plan", "-p", "maintain"}, "maintain_dr=\n"},

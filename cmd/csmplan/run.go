@@ -37,6 +37,7 @@ type runFlags struct {
 	outputFlags
 	killGrace time.Duration
 	report    reportFlags
+	fleet     fleetFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
@@ -56,6 +57,7 @@ func (f *runFlags) register(fs *flag.FlagSet, withRun bool) {
 		fs.BoolVar(&f.dryRun, "dry-run", false, "run no action that changes anything; say what would run, skip or block")
 		fs.BoolVar(&f.yes, "yes", false, "change without asking: on a terminal, run asks once, before the first step that changes\nsomething, to type yes (off a terminal it does not ask); also approves manual approval steps")
 		f.report.register(fs)
+		f.fleet.register(fs)
 	}
 }
 
@@ -83,6 +85,9 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 }
 
 func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags) int {
+	if f.fleet.given() {
+		return executeFleet(ctx, e, f, rest)
+	}
 	if f.resume && f.journal == "" {
 		printf(e.stderr, "csmplan %s: --resume needs --journal FILE\n", cmd)
 		return exitUsage

@@ -29,6 +29,8 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 	noDR := fs.Bool("no-standby", false, "a single server without standby (for maintain_dr=false)")
 	version := fs.String("version", "", "the version the servers run (default 6.3.10.0)")
 	target := fs.String("target-version", "", "the version the simulated installer installs")
+	var fl simFleetFlags
+	fl.register(fs)
 	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
@@ -36,6 +38,9 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 	if len(rest) > 0 {
 		printf(e.stderr, "csmplan sim: unexpected argument %q\n", rest[0])
 		return exitUsage
+	}
+	if fl.pairs > 0 || fl.fleetOut != "" {
+		return simFleetMain(ctx, e, &fl, faults, *installTime)
 	}
 	if err := checkFaults(faults); err != nil {
 		printf(e.stderr, "csmplan sim: %v\n", err)

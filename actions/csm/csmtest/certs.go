@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -20,6 +21,23 @@ type authority struct {
 	key  *ecdsa.PrivateKey
 	pem  []byte
 }
+
+// CA is a certificate authority that signs the certificates of simulated
+// servers; pairs created with the same Options.CA share it. It is safe for
+// concurrent use.
+type CA struct{ a *authority }
+
+// NewCA makes a new CA (a new key).
+func NewCA() (*CA, error) {
+	a, err := newAuthority()
+	if err != nil {
+		return nil, err
+	}
+	return &CA{a: a}, nil
+}
+
+// PEM returns the CA's certificate in PEM.
+func (c *CA) PEM() []byte { return slices.Clone(c.a.pem) }
 
 // Certificates are checked by crypto/tls against the wall clock, not
 // Options.Clock: their validity is generous on both sides of time.Now.

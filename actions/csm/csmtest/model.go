@@ -647,6 +647,7 @@ func (p *Pair) installLocked(s *Server, version string) (int, string) {
 		p.violate(InvariantInstallerOnManager, fmt.Sprintf("the installer started on %s while it managed the sessions (%s)", s.name, p.describeLocked()))
 	}
 	m.installs++
+	s.installs++
 	s.install = installRun{gen: m.installs, from: s.version, to: version, end: m.now.Add(p.opts.InstallTime)}
 	p.event(s, EventInstallStart, fmt.Sprintf("from %s to %s, down for %v", s.version, version, p.opts.InstallTime))
 	p.setState(s, stateInstalling, "installer running")

@@ -176,6 +176,10 @@ type Options struct {
 	Tasks []csm.ScheduledTask
 	// ControlKey authenticates the control endpoint. Random when empty.
 	ControlKey string
+	// CA signs the servers' certificates. Nil: a CA of the pair's own.
+	// Many pairs in one process may share one (see [NewCA]): its key is
+	// made once instead of once per pair.
+	CA *CA
 }
 
 // DefaultSessions returns the sessions of a pair created without

@@ -64,6 +64,7 @@ type Server struct {
 	epoch    uint64 // order of becoming Active: the higher wins a reconnect
 	seenRole string // the partner's role as last seen while connected
 	install  installRun
+	installs int // installers started on this server (not those refused)
 	tokens   map[string]*token
 	logins   Logins
 	backups  []csm.Backup
@@ -79,8 +80,10 @@ func NewPair(opts Options) (*Pair, error) {
 	if o.ControlKey == "" {
 		o.ControlKey = rand.Text()
 	}
-	ca, err := newAuthority()
-	if err != nil {
+	var ca *authority
+	if o.CA != nil {
+		ca = o.CA.a
+	} else if ca, err = newAuthority(); err != nil {
 		return nil, err
 	}
 	p := &Pair{opts: o, clock: o.Clock, ca: ca}
@@ -363,6 +366,16 @@ func (s *Server) Logins() Logins {
 	s.p.mu.Lock()
 	defer s.p.mu.Unlock()
 	return s.logins
+}
+
+// Installs returns how many installers started on the server (an install
+// the server refused or that failed at once, fault installer-fails, does not
+// count): an upgrade runs it once per server, and a resumed upgrade must
+// not run it again.
+func (s *Server) Installs() int {
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	return s.installs
 }
 
 // Up reports whether the server is up (answering the REST API).
