@@ -304,13 +304,14 @@ func fleetJSONObserver(w io.Writer) fleet.Observer {
 			}
 		} else {
 			b, err = json.Marshal(struct {
+				Version int            `json:"schema_version"`
 				Unit    string         `json:"unit,omitempty"`
 				Type    string         `json:"type"`
 				Wave    int            `json:"wave,omitempty"`
 				Outcome runner.Outcome `json:"outcome,omitempty"`
 				Message string         `json:"message,omitempty"`
 				Time    string         `json:"time"`
-			}{ev.Unit, string(ev.Kind), ev.Wave, ev.Outcome, ev.Message, ev.Time.UTC().Format(time.RFC3339Nano)})
+			}{runner.EventSchemaVersion, ev.Unit, string(ev.Kind), ev.Wave, ev.Outcome, ev.Message, ev.Time.UTC().Format(time.RFC3339Nano)})
 		}
 		if err != nil {
 			return

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,18 +38,13 @@ func TestRunSimulatePairsJSON(t *testing.T) {
 	r := cli(t, t.TempDir(), "run", "--simulate", "--pairs", "2", "--json")
 	r.want(t, exitOK, "stderr", "simulator: invariants held on 2 pairs")
 	units, kinds := map[string]bool{}, map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	for sc.Scan() {
-		var ev map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
-		}
+	for _, ev := range jsonLines(t, r.stdout) { // each checked against the events schema
 		kind, _ := ev["type"].(string)
 		kinds[kind] = true
 		if u, _ := ev["unit"].(string); u != "" {
 			units[u] = true
 		} else if strings.HasPrefix(kind, "unit.") || strings.HasPrefix(kind, "step.") {
-			t.Errorf("event without its unit: %s", sc.Text())
+			t.Errorf("event without its unit: %v", ev)
 		}
 	}
 	for _, k := range []string{"fleet.start", "unit.start", "step.end", "unit.end", "fleet.end"} {
