@@ -128,3 +128,19 @@ func TestNoConfirmOffATerminal(t *testing.T) {
 		t.Errorf("run asked off a terminal; %v", r)
 	}
 }
+
+// On a terminal, a fleet says what it will run and asks once before its
+// first unit starts; only yes goes on.
+func TestConfirmFleetOnATerminal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out, code := ptyRun(t, dir, "no", "run", "--simulate", "--pairs", "2")
+	if code != exitFailed || !strings.Contains(out, "Not confirmed: the fleet stops here; it changed nothing.") ||
+		strings.Contains(out, "[pair-001] started") || strings.Count(out, confirmPrompt) != 1 {
+		t.Errorf("answered no: exit code %d, want %d, nothing started, asked once:\n%s", code, exitFailed, out)
+	}
+	out, code = ptyRun(t, dir, "yes", "run", "--simulate", "--pairs", "2")
+	if code != exitOK || strings.Count(out, confirmPrompt) != 1 || !strings.Contains(out, "simulator: invariants held on 2 pairs") {
+		t.Errorf("answered yes: exit code %d, want 0, asked once:\n%s", code, out)
+	}
+}
