@@ -9,6 +9,7 @@ import (
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
+	"github.com/csmplan/csmplan/runner/fleet"
 	"github.com/csmplan/csmplan/schema"
 )
 
@@ -27,6 +28,10 @@ func cmdValidate(_ context.Context, e *env, args []string) int {
 	}
 	bad := false
 	for _, f := range files {
+		if isFleetFile(f) {
+			bad = !validateFleet(e, f) || bad
+			continue
+		}
 		p, err := plan.ParseFile(f, plan.WithRegistry(csmplan.Registry()))
 		if err != nil {
 			bad = true
@@ -46,6 +51,29 @@ func cmdValidate(_ context.Context, e *env, args []string) int {
 	return exitOK
 }
 
+// validateFleet checks a fleet file as run --fleet loads it (its runbook
+// and every unit's params included) and prints its problems as validate
+// prints a runbook's. It reports whether the fleet is valid.
+func validateFleet(e *env, file string) bool {
+	def, err := csmplan.LoadDefault()
+	if err != nil {
+		printf(e.stderr, "csmplan validate: %v\n", err)
+		return false
+	}
+	flt, err := fleet.Load(file, csmplan.Registry(), fleet.WithDefaultRunbook(def), fleet.WithEnv(e.lookupEnv))
+	if err != nil {
+		if n := len(plan.Errors(err)); n > 0 {
+			renderProblems(e.stdout, err, e.color())
+			printf(e.stdout, "%s: %d problem%s\n\n", file, n, plural(n))
+		} else {
+			printf(e.stderr, "csmplan validate: %v\n", err)
+		}
+		return false
+	}
+	printf(e.stdout, "ok  %s (a fleet of %s in %s)\n", file, ours(count(len(flt.Units), "unit")), ours(count(len(flt.Waves()), "wave")))
+	return true
+}
+
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -57,6 +85,7 @@ func cmdSchema(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "schema", "", "Print the JSON Schema (draft 2020-12) of runbooks, including the arguments\nof every registered action and probe. Save it and point your editor at it:\nwith the YAML language server, put this line at the top of a runbook:\n\n  # yaml-language-server: $schema=./csmplan.schema.json")
 	base := fs.Bool("base", false, "print only the runbook format, without the actions' arguments")
 	events := fs.Bool("events", false, "print instead the JSON Schema of the events that run --json and plan --json write")
+	fleets := fs.Bool("fleet", false, "print instead the JSON Schema of fleet files (kind: Fleet)")
 	rest, code, ok := parse(e, fs, args)
 	if !ok {
 		return code
@@ -65,10 +94,17 @@ func cmdSchema(_ context.Context, e *env, args []string) int {
 		printf(e.stderr, "csmplan schema: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
+	if *events && *fleets {
+		printf(e.stderr, "csmplan schema: --events and --fleet print different schemas: give one\n")
+		return exitUsage
+	}
 	out := schema.Runbook()
-	if *events {
+	switch {
+	case *events:
 		out = schema.Events()
-	} else if !*base {
+	case *fleets:
+		out = schema.Fleet()
+	case !*base:
 		var err error
 		if out, err = schema.Full(csmplan.Registry()); err != nil {
 			printf(e.stderr, "csmplan schema: %v\n", err)

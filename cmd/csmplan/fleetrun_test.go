@@ -172,6 +172,20 @@ func TestFleetReportAndDoc(t *testing.T) {
 	doc := cli(t, dir, "doc", file)
 	doc.want(t, exitOK, "stdout", "# Fleet: Upgrade 3 simulated CSM pairs", "| Canaries | pair-001, first;", "| max_parallel | 10 units at once",
 		"1. **Wave 1 (canaries)**: pair-001", "2. **Wave 2**: pair-002, pair-003", "| pair-003 | site=s1 zone=z1 | backup\\_dir, ca\\_file, installer, primary, secondary, server\\_start, server\\_stop |", "Shared by every unit: install\\_timeout, maintain\\_dr, password,")
+	// validate checks a fleet file as a fleet, and a broken one at its line.
+	cli(t, dir, "validate", file).want(t, exitOK, "stdout", "ok  "+file+" (a fleet of 3 units in 2 waves)")
+	src, _ := os.ReadFile(file)
+	bad := filepath.Join(dir, "bad-fleet.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(src), "max_parallel:", "max_paralel:", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v := cli(t, dir, "validate", bad)
+	v.want(t, exitFailed, "stdout", `unknown key "max_paralel"`, "bad-fleet.yaml: 1 problem\n")
+	if strings.Contains(v.stdout, `"kind" must be "Runbook"`) {
+		t.Errorf("a fleet file checked as a runbook: %v", v)
+	}
+	cli(t, dir, "schema", "--fleet").want(t, exitOK, "stdout", `"$id": "https://github.com/csmplan/csmplan/schema/fleet.schema.json"`)
+
 	jdir := filepath.Join(dir, "journals")
 	for _, ext := range []string{"md", "html"} {
 		report := filepath.Join(dir, "fleet-record."+ext)
