@@ -260,8 +260,13 @@ func (r *run) observe(ctx context.Context, s *plan.Step, c *plan.Condition) (v a
 			r.emit(Event{Kind: kind, Step: s.ID, Index: s.Index + 1, Count: len(r.p.Steps), Title: s.Name(), Line: c.Pos.Line, Message: msg})
 		}
 	}
-	v, err = p.Observe(ctx, &actions.Call{Step: s.ID, Name: c.Probe, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock, Attempt: 1,
-		Log: emit(ActionLog), Progress: emit(ActionProgress)})
+	call := &actions.Call{Step: s.ID, Name: c.Probe, Args: args, Targets: r.targets, TargetSources: r.sources, Clock: r.clock, Attempt: 1,
+		Log: emit(ActionLog), Progress: emit(ActionProgress)}
+	if r.opts.Exec != nil {
+		v, err = r.opts.Exec.Observe(ctx, p, call)
+	} else {
+		v, err = p.Observe(ctx, call)
+	}
 	if err != nil {
 		if named(c.Probe, err) == err {
 			return nil, err // it says which probe failed

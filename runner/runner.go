@@ -73,6 +73,10 @@ type Options struct {
 	// ErrInterrupted. Nil: only ctx stops the run (cancelling ctx
 	// cancels everything at once, the mutating action included).
 	Stop <-chan struct{}
+	// Exec, when set, performs the calls of actions and probes (see
+	// Exec). Nil: the run calls them itself, each action attempt bounded
+	// by its timeout on Clock.
+	Exec Exec
 }
 
 // Run executes the plan. It returns the report, always non-nil, and an
@@ -725,7 +729,13 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 			stop = nil
 		}
 		onStop := func() { r.announce(ev, Event{Attempt: n, Line: s.ActionPos.Line, Message: s.Action}) }
-		out, err := bounded(actx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) }, stop, onStop)
+		var out map[string]any
+		var err error
+		if r.opts.Exec != nil {
+			out, err = execAct(actx, r.opts.Exec, act, call, timeout)
+		} else {
+			out, err = bounded(actx, r.clock, timeout, func(ctx context.Context) (map[string]any, error) { return act.Run(ctx, call) }, stop, onStop)
+		}
 		stopped := actx.Err() != nil // the run was interrupted while the attempt ran
 		took := r.clock.Now().Sub(t0)
 		a := Attempt{N: n, Duration: took}
