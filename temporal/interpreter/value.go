@@ -144,9 +144,9 @@ type Result struct {
 
 type wireResult struct {
 	Report   *runner.Report
-	Error    string           `json:",omitempty"`
+	Error    string             `json:",omitempty"`
 	Outputs  []map[string]Value `json:",omitempty"` // by step
-	Observed []Value          `json:",omitempty"` // by condition result, in walk order
+	Observed []Value            `json:",omitempty"` // by condition result, in walk order
 }
 
 // conditions calls f with every condition result of the report, in a
