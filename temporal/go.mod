@@ -1,3 +1,8 @@
+// The Temporal runner of csmplan, a module of its own so that the core
+// library keeps its small dependency set. go.temporal.io/sdk builds with
+// the repository's Go; go.temporal.io/server (not required yet) needs a
+// newer one: the one approved way is GOTOOLCHAIN=go1.27.3, for this
+// module only.
 module github.com/csmplan/csmplan/temporal
 
 go 1.26.0

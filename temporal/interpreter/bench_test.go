@@ -70,4 +70,3 @@ func BenchmarkWorkflow200(b *testing.B) {
 		}
 	}
 }
-
