@@ -40,7 +40,8 @@ type scenario struct {
 	kit     func(*actionstest.Kit)
 	params  map[string]any
 	dryRun  bool
-	approve *interpreter.Approval // sent one minute into the workflow
+	approve *interpreter.Approval   // sent one minute into the workflow
+	reg     func(*actions.Registry) // registers more, after the kit
 	outcome runner.Outcome
 }
 
@@ -272,6 +273,9 @@ func direct(t *testing.T, sc scenario) (*runner.Report, []actionstest.Call) {
 		sc.kit(kit)
 	}
 	reg := kit.Registry()
+	if sc.reg != nil {
+		sc.reg(reg)
+	}
 	p, err := plan.Parse("t.yaml", []byte(header+sc.body), plan.WithRegistry(reg))
 	if err != nil {
 		t.Fatal(err)
@@ -306,6 +310,9 @@ func viaWorkflow(t *testing.T, sc scenario, o runOpts) workflowRun {
 		sc.kit(kit)
 	}
 	reg := kit.Registry()
+	if sc.reg != nil {
+		sc.reg(reg)
+	}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(quiet)
 	env := suite.NewTestWorkflowEnvironment()
