@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
@@ -76,5 +77,19 @@ steps:
 	}
 	if res.Report.Outcome != runner.Succeeded {
 		t.Fatalf("outcome %s: %s", res.Report.Outcome, res.Error)
+	}
+}
+
+// New makes a worker on a client without reaching the server.
+func TestNewMakesAWorker(t *testing.T) {
+	t.Parallel()
+	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w, err := csmworker.New(c, "site-east")
+	if err != nil || w == nil {
+		t.Fatalf("New: %v, %v", w, err)
 	}
 }
