@@ -278,23 +278,9 @@ func (p *fleetProgress) hold() (release func()) {
 // ticker redraws the table every interval until stop is called, which
 // clears it.
 func (p *fleetProgress) ticker(interval time.Duration) (stop func()) {
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				p.draw()
-			case <-done:
-				return
-			}
-		}
-	}()
+	stopDrawing := every(interval, p.draw)
 	return func() {
-		close(done)
-		<-exited
+		stopDrawing()
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.clear()

@@ -144,6 +144,12 @@ func (p *progress) tick() {
 // ticker calls tick every interval until stop is called. Off a terminal
 // it ticks at most every second, and tick prints every p.every.
 func (p *progress) ticker(interval time.Duration) (stop func()) {
+	return every(interval, p.tick)
+}
+
+// every calls f every interval, on a goroutine of its own, until stop is
+// called; stop returns once f is no longer running.
+func every(interval time.Duration, f func()) (stop func()) {
 	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
@@ -152,7 +158,7 @@ func (p *progress) ticker(interval time.Duration) (stop func()) {
 		for {
 			select {
 			case <-t.C:
-				p.tick()
+				f()
 			case <-done:
 				return
 			}

@@ -277,7 +277,7 @@ func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warni
 		}
 		if prm := p.Param(k); prm != nil && prm.Secret {
 			if file, ok := strings.CutPrefix(v, "@"); ok && !strings.HasPrefix(file, "@") {
-				if v, err = readSecretFile(file); err != nil {
+				if v, err = runner.ReadSecretFile(file); err != nil {
 					return nil, nil, nil, fmt.Errorf("-p %s=@FILE: %w (a secret value that starts with @ is written @@)", k, err)
 				}
 			} else {
@@ -293,34 +293,6 @@ func readParams(e *env, f *runFlags, p *plan.Plan) (params map[string]any, warni
 
 // secretEnv is the environment variable that gives the secret param name.
 func secretEnv(name string) string { return "CSMPLAN_PARAM_" + strings.ToUpper(name) }
-
-// maxSecretFile is the largest file -p NAME=@FILE reads.
-const maxSecretFile = 1 << 20
-
-// readSecretFile returns the content of the file, without its last line
-// break (\n or \r\n).
-func readSecretFile(name string) (string, error) {
-	if name == "" {
-		return "", errors.New("no file name after @")
-	}
-	fh, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxSecretFile+1))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > maxSecretFile {
-		return "", fmt.Errorf("%s: larger than %d bytes: not a secret", name, maxSecretFile)
-	}
-	s := string(b)
-	if t, ok := strings.CutSuffix(s, "\n"); ok {
-		s = strings.TrimSuffix(t, "\r")
-	}
-	return s, nil
-}
 
 // approver answers manual gates: --yes approves; on a terminal, the
 // operator is asked; otherwise the gate is refused.

@@ -470,7 +470,7 @@ func (d *decoder) secret(name string, g *given) (any, bool) {
 	}
 	fs, done := d.files[file]
 	if !done {
-		fs.value, fs.err = readSecretFile(file)
+		fs.value, fs.err = runner.ReadSecretFile(file)
 		d.files[file] = fs
 	}
 	if fs.err != nil {
@@ -478,29 +478,6 @@ func (d *decoder) secret(name string, g *given) (any, bool) {
 		return nil, false
 	}
 	return fs.value, true
-}
-
-// maxSecretFile is the largest @FILE read.
-const maxSecretFile = 1 << 20
-
-func readSecretFile(name string) (string, error) {
-	fh, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxSecretFile+1))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > maxSecretFile {
-		return "", fmt.Errorf("%s: larger than %d bytes: not a secret", name, maxSecretFile)
-	}
-	s := string(b)
-	if t, ok := strings.CutSuffix(s, "\n"); ok {
-		s = strings.TrimSuffix(t, "\r")
-	}
-	return s, nil
 }
 
 // bind merges a unit's params and binds them as a single run would,
