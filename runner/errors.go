@@ -45,6 +45,16 @@ var (
 	// output of a step found done whose action was interrupted before it
 	// returned it. The error names the reference, the step or var, and why.
 	ErrNotRestored = errors.New("value not restored from the journal")
+	// ErrActionLost is returned (wrapped) by an [Exec] that lost an
+	// action's attempt: the worker that ran it went away, and whether it
+	// took effect is unknown. The run decides as it does for an attempt
+	// that an interrupted run left unfinished: it asks the action's
+	// Inspector (through ExecChecks), waits for the step's postconditions
+	// and, when they hold, the step succeeds without running the action
+	// again; otherwise the action runs again, unless its Inspector says it
+	// is in progress (ErrInProgress), or the step's retry attempts, which
+	// the lost one counts among, are spent.
+	ErrActionLost = errors.New("action's attempt lost")
 )
 
 // interrupted is the error of a run or step stopped, while doing what,

@@ -27,6 +27,19 @@ type Exec interface {
 	Observe(ctx context.Context, p actions.Probe, call *actions.Call) (any, error)
 }
 
+// ExecChecks is an optional ability of an [Exec]: making the calls with
+// which a run looks before it acts, which are otherwise made in the run on
+// what its registry made. Their answers mean what the actions' own do.
+type ExecChecks interface {
+	// Inspect asks act's [actions.Inspector] what an attempt left behind
+	// (after an interruption, or ErrActionLost); an action that is no
+	// Inspector answers actions.Unknown.
+	Inspect(ctx context.Context, act actions.Action, call *actions.Call, timeout time.Duration) (actions.Inspection, error)
+	// Preflight runs act's [actions.Preflighter] in a dry run; checked is
+	// false for an action that is none.
+	Preflight(ctx context.Context, act actions.Action, call *actions.Call, timeout time.Duration) (checked bool, err error)
+}
+
 // execAct runs an attempt through Options.Exec, reporting a timeout as
 // bounded does.
 func execAct(ctx context.Context, x Exec, act actions.Action, call *actions.Call, timeout time.Duration) (actions.Outputs, error) {

@@ -25,11 +25,17 @@ func (r *run) preflight(ctx context.Context, s *plan.Step, ev func(Event)) (chec
 	if err != nil {
 		return false, nil
 	}
+	call := r.call(s, args, 1, ev)
+	if xc, ok := r.opts.Exec.(ExecChecks); ok {
+		if checked, err = xc.Preflight(ctx, act, call, timeout); err != nil {
+			return checked, fmt.Errorf("%w: %w", ErrPreflight, named(s.Action, err))
+		}
+		return checked, nil
+	}
 	pf, ok := act.(actions.Preflighter)
 	if !ok {
 		return false, nil
 	}
-	call := r.call(s, args, 1, ev)
 	_, err = bounded(ctx, r.clock, timeout, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, pf.Preflight(ctx, call)
 	}, nil, nil)

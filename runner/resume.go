@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/plan"
@@ -21,15 +23,20 @@ func (r *run) inspect(ctx context.Context, s *plan.Step, sr *StepReport, ev func
 	if err != nil {
 		return actions.Unknown, nil // running the action will say why
 	}
+	xc, viaExec := r.opts.Exec.(ExecChecks)
 	insp, ok := act.(actions.Inspector)
-	if !ok {
+	if !ok && !viaExec {
 		return actions.Unknown, nil
 	}
 	ins := actions.Unknown
 	_, args, timeout, err := r.prepare(s)
 	if err == nil {
 		call := r.call(s, args, 1, ev)
-		ins, err = bounded(ctx, r.clock, timeout, func(ctx context.Context) (actions.Inspection, error) { return insp.Inspect(ctx, call) }, nil, nil)
+		if viaExec {
+			ins, err = xc.Inspect(ctx, act, call, timeout)
+		} else {
+			ins, err = bounded(ctx, r.clock, timeout, func(ctx context.Context) (actions.Inspection, error) { return insp.Inspect(ctx, call) }, nil, nil)
+		}
 		if err != nil {
 			err = fmt.Errorf("%s: inspect: %w", s.Action, err)
 		}
@@ -134,4 +141,74 @@ func (r *run) notRestored(ref *plan.Ref) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w: %s; a resumed run cannot use it: %s", ref.Source, ErrNotRestored, why, again)
+}
+
+// unfinished decides a step whose last attempt may still be taking effect
+// (prev): one that an earlier run left unfinished, or that failed, or, with
+// lost, one that an Exec lost in this run (ErrActionLost). The step is done
+// if its postconditions hold: they get their waits when an action took, or
+// may be taking, effect, since running it again meanwhile would be worse
+// than waiting. It returns the reason of a step found done; "" and no error
+// when the action is to run again; an error, wrapping ErrInterrupted when
+// ctx ended, when the step fails.
+func (r *run) unfinished(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event), prev *journalStep, ins actions.Inspection, lost bool) (string, error) {
+	what, earlier := "the step that an earlier run left unfinished", "interrupted earlier"
+	if lost {
+		what, earlier = "the step whose attempt was lost", "its attempt was lost"
+	}
+	tookEffect := prev.Attempt == attemptDone || ins == actions.Done
+	wait := prev.Attempt != attemptNone
+	if prev.Outputs != nil {
+		// The action returned them before the interruption: its
+		// postconditions may refer to them.
+		r.restore(s, prev.values, false, s.Post)
+	}
+	var post []ConditionResult
+	var err error
+	if len(s.Post) > 0 {
+		post, err = r.conditions(ctx, s.Post, ErrPostcondition, true, func(c *plan.Condition) (ConditionResult, error) {
+			return r.check(ctx, s, c, PhasePost, ev, wait)
+		})
+	}
+	var ce *conditionError
+	switch {
+	case ctx.Err() != nil:
+		sr.Post = post
+		return "", interrupted(ctx, "while checking the postconditions of "+what)
+	case errors.As(err, &ce) && ce.cause != nil:
+		sr.Post = post // a wait that is not one: running the action again would not wait either
+		return "", err
+	case err == nil && (len(s.Post) > 0 || tookEffect):
+		sr.Post = post
+		r.restore(s, prev.values, s.Action != "" && prev.Outputs == nil, s.Post)
+		sr.Outputs = r.red.Map(r.outputs[s.ID])
+		if len(s.Post) == 0 {
+			return earlier + ", after its action took effect", nil
+		}
+		return earlier + "; its postconditions hold", nil
+	case ins == actions.InProgress:
+		sr.Post = post
+		why := "the action " + strings.TrimPrefix(what, "the step ") + " is in progress (its Inspector says), and is not started again while it may be running: resume once it has ended"
+		if err == nil {
+			return "", fmt.Errorf("%w: the step has no postcondition to wait for it; %s", ErrInProgress, why)
+		}
+		return "", fmt.Errorf("%w; %w: %s", err, ErrInProgress, why)
+	case tookEffect:
+		sr.Post = post // the action took effect, and its postconditions do not hold: as in any run
+		return "", err
+	}
+	return "", nil
+}
+
+// attempts is how many attempts the step's retry policy allows (1 without
+// one, or when it cannot be read: the action says why when it runs).
+func (r *run) attempts(s *plan.Step) int {
+	retry := s.Retry
+	if retry == nil {
+		retry = r.p.Defaults.Retry
+	}
+	if retry == nil {
+		return 1
+	}
+	return max(retry.Attempts, 1)
 }

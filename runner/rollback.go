@@ -52,7 +52,7 @@ func (r *run) undo(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	}
 	undoStep := &plan.Step{ID: s.ID, Action: s.Undo.Action, With: s.Undo.With, Timeout: s.Undo.Timeout, Pos: s.Undo.Pos, ActionPos: s.Undo.Pos}
 	scratch := &StepReport{}
-	if _, _, err := r.action(ctx, undoStep, scratch, ev); err != nil {
+	if _, _, err := r.action(ctx, undoStep, scratch, ev, 0); err != nil {
 		return fail(err)
 	}
 	ok := true

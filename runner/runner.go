@@ -473,52 +473,19 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 		}
 	}
 	// A step that an earlier run left unfinished, or that failed, is done
-	// if its postconditions hold (see Journal). They get their waits when
-	// an action took, or may be taking, effect; running it again meanwhile
-	// would be worse than waiting. An attempt found not done runs again
-	// at once.
+	// if its postconditions hold (see unfinished); an attempt that an
+	// Exec lost (ErrActionLost) is decided the same way, below.
+	from, lost := 0, error(nil) // the attempts made before one an Exec lost, and its error
+again:
 	if prev != nil && ins != actions.NotDone {
-		tookEffect := prev.Attempt == attemptDone || ins == actions.Done
-		wait := prev.Attempt != attemptNone
-		if prev.Outputs != nil {
-			// The action returned them before the interruption: its
-			// postconditions may refer to them.
-			r.restore(s, prev.values, false, s.Post)
-		}
-		var post []ConditionResult
-		var err error
-		if len(s.Post) > 0 {
-			post, err = r.conditions(ctx, s.Post, ErrPostcondition, true, func(c *plan.Condition) (ConditionResult, error) {
-				return r.check(ctx, s, c, PhasePost, ev, wait)
-			})
-		}
-		var ce *conditionError
+		reason, err := r.unfinished(ctx, s, sr, ev, prev, ins, lost != nil)
 		switch {
-		case ctx.Err() != nil:
-			sr.Post = post
-			return cancelled("while checking the postconditions of the step an earlier run left unfinished")
-		case errors.As(err, &ce) && ce.cause != nil:
-			sr.Post = post // a wait that is not one: running the action again would not wait either
-			return fail(Failed, 0, err)
-		case err == nil && (len(s.Post) > 0 || tookEffect):
-			sr.Post = post
-			r.restore(s, prev.values, s.Action != "" && prev.Outputs == nil, s.Post)
-			sr.Outputs = r.red.Map(r.outputs[s.ID])
-			reason := "interrupted earlier; its postconditions hold"
-			if len(s.Post) == 0 {
-				reason = "interrupted earlier, after its action took effect"
-			}
+		case errors.Is(err, ErrInterrupted):
+			return fail(Cancelled, 0, err)
+		case err != nil:
+			return fail(Failed, from, err)
+		case reason != "":
 			return end(Succeeded, reason, nil)
-		case ins == actions.InProgress:
-			sr.Post = post
-			const why = "the action that an earlier run left unfinished is in progress (its Inspector says), and is not started again while it may be running: resume once it has ended"
-			if err == nil {
-				return fail(Failed, 0, fmt.Errorf("%w: the step has no postcondition to wait for it; %s", ErrInProgress, why))
-			}
-			return fail(Failed, 0, fmt.Errorf("%w; %w: %s", err, ErrInProgress, why))
-		case tookEffect:
-			sr.Post = post // the action took effect, and its postconditions do not hold: as in any run
-			return fail(Failed, 0, err)
 		}
 	}
 	if len(s.Pre) > 0 {
@@ -564,7 +531,23 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 				return fail(Failed, 0, err)
 			}
 		}
-		out, attempt, err := r.action(ctx, s, sr, ev)
+		if lost != nil && from >= r.attempts(s) {
+			return fail(Failed, from, fmt.Errorf("%w: %w, and the step is not done: its attempts are spent", ErrAction, named(s.Action, lost)))
+		}
+		out, attempt, err := r.action(ctx, s, sr, ev, from)
+		if errors.Is(err, ErrActionLost) && ctx.Err() == nil {
+			// Whether it took effect is unknown, as after a crash: its end
+			// stays unrecorded, and what it left behind decides, as for a
+			// resume.
+			prev, from, lost = &journalStep{Attempt: attemptStarted}, attempt, err
+			if ins, err = r.inspect(ctx, s, sr, ev); err != nil {
+				return fail(Failed, attempt, err)
+			}
+			if ctx.Err() != nil {
+				return cancelled("while inspecting the action whose attempt was lost")
+			}
+			goto again
+		}
 		if err == nil {
 			r.setOutputs(s, out)
 			sr.Outputs = r.red.Map(out)
@@ -693,7 +676,9 @@ func (r *run) call(s *plan.Step, args map[string]any, n int, ev func(Event)) *ac
 }
 
 // action runs the step's action with its timeout and retry policy.
-func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event)) (map[string]any, int, error) {
+// Attempts are numbered from from+1: from attempts were made before one
+// that an Exec lost (ErrActionLost), which ends the attempts at once.
+func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event), from int) (map[string]any, int, error) {
 	act, args, timeout, err := r.prepare(s)
 	if err != nil {
 		return nil, 0, err
@@ -721,7 +706,7 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 	if spec, _ := r.reg.Spec(actions.KindAction, s.Action); spec.Mutates {
 		actx, stop = r.hard, r.opts.Stop
 	}
-	for n := 1; ; n++ {
+	for n := from + 1; ; n++ {
 		call := r.call(s, args, n, ev)
 		ev(Event{Kind: AttemptStart, Attempt: n, Line: s.ActionPos.Line, Timeout: timeout, Message: s.Action})
 		t0 := r.clock.Now()
@@ -749,6 +734,9 @@ func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(
 		}
 		if stopped {
 			return nil, n, interrupted(actx, "while action "+s.Action+" ran")
+		}
+		if errors.Is(err, ErrActionLost) {
+			return nil, n, err
 		}
 		err = fmt.Errorf("%w: %w", ErrAction, named(s.Action, err))
 		if n >= attempts || actions.IsPermanent(err) {
