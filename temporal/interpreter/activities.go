@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -33,6 +34,8 @@ type Registrar interface {
 func (a *Activities) Register(w Registrar) {
 	w.RegisterActivityWithOptions(a.Act, activity.RegisterOptions{Name: ActActivity})
 	w.RegisterActivityWithOptions(a.Observe, activity.RegisterOptions{Name: ObserveActivity})
+	w.RegisterActivityWithOptions(a.Inspect, activity.RegisterOptions{Name: InspectActivity})
+	w.RegisterActivityWithOptions(a.Preflight, activity.RegisterOptions{Name: PreflightActivity})
 }
 
 // Act runs one attempt of an action.
@@ -67,6 +70,38 @@ func (a *Activities) Observe(ctx context.Context, req CallRequest) (CallResult, 
 	})
 }
 
+// Inspect asks an action that is an actions.Inspector what an attempt
+// left behind; any other answers actions.Unknown.
+func (a *Activities) Inspect(ctx context.Context, req CallRequest) (CallResult, error) {
+	return a.perform(ctx, req, func(ctx context.Context, call *actions.Call) (CallResult, error) {
+		act, err := a.Registry.NewAction(req.Name)
+		if err != nil {
+			return CallResult{}, actions.Permanent(err)
+		}
+		ins := actions.Unknown
+		if insp, ok := act.(actions.Inspector); ok {
+			ins, err = insp.Inspect(ctx, call)
+		}
+		return CallResult{Value: Value{K: "i", I: int64(ins)}}, err
+	})
+}
+
+// Preflight runs the preflight check of an action that is an
+// actions.Preflighter; its Value says whether there was one.
+func (a *Activities) Preflight(ctx context.Context, req CallRequest) (CallResult, error) {
+	return a.perform(ctx, req, func(ctx context.Context, call *actions.Call) (CallResult, error) {
+		act, err := a.Registry.NewAction(req.Name)
+		if err != nil {
+			return CallResult{}, actions.Permanent(err)
+		}
+		pf, ok := act.(actions.Preflighter)
+		if ok {
+			err = pf.Preflight(ctx, call)
+		}
+		return CallResult{Value: Value{K: "b", B: ok}}, err
+	})
+}
+
 // perform reveals the call's secrets, makes it, recovering a panic, and
 // hides the secrets in what it returns.
 func (a *Activities) perform(ctx context.Context, req CallRequest, f func(context.Context, *actions.Call) (CallResult, error)) (res CallResult, _ error) {
@@ -98,6 +133,9 @@ func (a *Activities) perform(ctx context.Context, req CallRequest, f func(contex
 	call := &actions.Call{Step: req.Step, Name: req.Name, Args: DecodeMap(args), Targets: targets, TargetSources: sources,
 		Clock: clock, Attempt: req.Attempt, Approver: a.Approver,
 		Log: func(msg string) { logs = append(logs, msg) }}
+	if activity.IsActivity(ctx) {
+		defer heartbeat(ctx)()
+	}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -116,4 +154,29 @@ func (a *Activities) perform(ctx context.Context, req CallRequest, f func(contex
 		res.Error, res.Permanent = sc.hide(err.Error()), actions.IsPermanent(err)
 	}
 	return res, nil
+}
+
+// heartbeat sends the activity's heartbeats, every third of its heartbeat
+// timeout, until stop is called: a worker that dies stops them, and the
+// workflow learns that the call is lost; a cancellation of the call
+// reaches ctx through them.
+func heartbeat(ctx context.Context) (stop func()) {
+	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,8 +21,10 @@ import (
 // Names of the workflow, its activities, signal and queries.
 const (
 	WorkflowName    = "csmplan.Run"
-	ActActivity     = "csmplan.Act"
-	ObserveActivity = "csmplan.Observe"
+	ActActivity       = "csmplan.Act"
+	ObserveActivity   = "csmplan.Observe"
+	InspectActivity   = "csmplan.Inspect"
+	PreflightActivity = "csmplan.Preflight"
 	ApproveSignal   = "csmplan.approve"
 	ProgressQuery   = "csmplan.progress"
 	ReportQuery     = "csmplan.report"
@@ -35,6 +38,13 @@ const TaskQueueField = "task_queue"
 // (probes, actions of steps without a timeout): an activity must have
 // one, so that a call lost with its worker ends.
 const DefaultCallTimeout = time.Hour
+
+// DefaultHeartbeatTimeout is how long a call's worker may stay silent
+// before the call counts as lost with its worker (see Input).
+const DefaultHeartbeatTimeout = 30 * time.Second
+
+// MaxProgressEvents bounds the events one ProgressQuery returns.
+const MaxProgressEvents = 500
 
 // Input is what the workflow is started with. It holds no secret.
 type Input struct {
@@ -54,6 +64,18 @@ type Input struct {
 	// CallTimeout bounds the calls without a timeout of their own. Zero:
 	// DefaultCallTimeout.
 	CallTimeout time.Duration
+	// HeartbeatTimeout is how long the worker making a call may go
+	// without a heartbeat (the activities send one every third of it)
+	// before the call counts as lost: a probe's observation is then an
+	// error, which a wait retries, and an action's attempt is lost
+	// (runner.ErrActionLost): its Inspector is asked and its
+	// postconditions waited for before it may run again. Zero:
+	// DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
+	// TargetQueues names the task queue of a target's calls, by target
+	// name; it wins over the target's task_queue field. A target in
+	// neither has its calls on the workflow's own task queue.
+	TargetQueues map[string]string
 }
 
 // Approval is the payload of ApproveSignal: the answer to the manual
@@ -63,13 +85,19 @@ type Approval struct {
 	Approve bool
 }
 
-// Progress is the answer of ProgressQuery.
+// Progress is the answer of ProgressQuery, whose argument is the index
+// of the first event wanted (0: from the run's start).
 type Progress struct {
-	// Events are the run's events so far, secrets redacted.
+	// Events are the run's events from the one asked for, at most
+	// MaxProgressEvents of them, secrets redacted.
 	Events []runner.Event
+	// Next is the index of the event after the last one in Events: the
+	// argument of the next query.
+	Next int
 	// Waiting, when not nil, is the approval the run waits for.
 	Waiting *actions.ApprovalRequest
-	// Done: the run has ended.
+	// Done: the run has ended, and Events holds its last events when
+	// Next is the number of them all.
 	Done bool
 }
 
@@ -130,8 +158,8 @@ type Interpreter struct {
 // The workflow itself fails only when Temporal does; a run that fails
 // returns its report with Error set.
 func (ip *Interpreter) Run(ctx workflow.Context, in Input) (Result, error) {
-	st := &state{ctx: ctx, in: in, progress: &Progress{}}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (*Progress, error) { return st.progress, nil }); err != nil {
+	st := &state{ctx: ctx, in: in}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, st.progressFrom); err != nil {
 		return Result{}, err
 	}
 	if err := workflow.SetQueryHandler(ctx, ReportQuery, func() (Result, error) { return st.partial(), nil }); err != nil {
@@ -139,8 +167,16 @@ func (ip *Interpreter) Run(ctx workflow.Context, in Input) (Result, error) {
 	}
 	res := st.run(ip.local())
 	st.final = &res
-	st.progress.Done = true
 	return res, nil
+}
+
+// progressFrom answers ProgressQuery.
+func (st *state) progressFrom(since int) (*Progress, error) {
+	if since < 0 || since > len(st.events) {
+		return nil, fmt.Errorf("%s: event %d does not exist: the run has %d", ProgressQuery, since, len(st.events))
+	}
+	end := min(len(st.events), since+MaxProgressEvents)
+	return &Progress{Events: st.events[since:end], Next: end, Waiting: st.waiting, Done: st.final != nil}, nil
 }
 
 func (ip *Interpreter) local() *actions.Registry {
@@ -155,7 +191,12 @@ type state struct {
 	ctx      workflow.Context
 	in       Input
 	p        *plan.Plan
-	progress *Progress
+	// cancel cancels the run's context: called once the workflow is
+	// cancelled, by whatever of the run's waits (a timer, an activity, a
+	// signal) ends because of it, before it returns (see cancelled).
+	cancel   context.CancelFunc
+	events   []runner.Event
+	waiting  *actions.ApprovalRequest
 	report   *runner.Report // partial, from the events
 	final    *Result
 }
@@ -183,11 +224,14 @@ func (st *state) run(local *actions.Registry) Result {
 	if err != nil {
 		return failed(p.Name, err)
 	}
-	x := &wfExec{st: st, timeout: cmpOr(in.CallTimeout, DefaultCallTimeout)}
-	rep, err := runner.Run(context.Background(), p, runner.Options{
+	x := &wfExec{st: st, timeout: cmpOr(in.CallTimeout, DefaultCallTimeout), heartbeat: cmpOr(in.HeartbeatTimeout, DefaultHeartbeatTimeout)}
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st.cancel = cancel
+	rep, err := runner.Run(runCtx, p, runner.Options{
 		Registry:  reg,
 		Params:    params,
-		Clock:     wfClock{ctx: st.ctx},
+		Clock:     wfClock{st: st},
 		DryRun:    in.DryRun,
 		Approver:  signalApprover{st: st},
 		Exec:      x,
@@ -231,7 +275,7 @@ func (st *state) params(p *plan.Plan) (map[string]any, error) {
 
 // observe keeps the events for ProgressQuery and the partial report.
 func (st *state) observe(e runner.Event) {
-	st.progress.Events = append(st.progress.Events, e)
+	st.events = append(st.events, e)
 	if e.Kind == runner.StepEnd && e.Index >= 1 && e.Index <= len(st.report.Steps) {
 		s := &st.report.Steps[e.Index-1]
 		s.Outcome, s.Reason, s.Duration = e.Outcome, e.Message, e.Elapsed
@@ -331,9 +375,9 @@ func (s standIn) Validate(args map[string]any) error {
 }
 
 // wfClock is the workflow's clock: its sleeps are durable timers.
-type wfClock struct{ ctx workflow.Context }
+type wfClock struct{ st *state }
 
-func (c wfClock) Now() time.Time { return workflow.Now(c.ctx) }
+func (c wfClock) Now() time.Time { return workflow.Now(c.st.ctx) }
 
 func (c wfClock) Sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
@@ -342,7 +386,11 @@ func (c wfClock) Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	return workflow.Sleep(c.ctx, d)
+	err := workflow.Sleep(c.st.ctx, d)
+	if c.st.cancelled() {
+		return context.Canceled
+	}
+	return err
 }
 
 // WithTimeout returns a context that the workflow's clock never cancels:
@@ -356,12 +404,18 @@ func (c wfClock) WithTimeout(ctx context.Context, _ time.Duration) (context.Cont
 type signalApprover struct{ st *state }
 
 func (a signalApprover) Approve(_ context.Context, req actions.ApprovalRequest) (bool, error) {
-	a.st.progress.Waiting = &req
-	defer func() { a.st.progress.Waiting = nil }()
+	a.st.waiting = &req
+	defer func() { a.st.waiting = nil }()
 	ch := workflow.GetSignalChannel(a.st.ctx, ApproveSignal)
 	for {
 		var ap Approval
-		ch.Receive(a.st.ctx, &ap)
+		sel := workflow.NewSelector(a.st.ctx)
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(a.st.ctx, &ap) })
+		sel.AddReceive(a.st.ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(a.st.ctx)
+		if a.st.cancelled() {
+			return false, fmt.Errorf("no answer: the workflow was cancelled: %w", context.Canceled)
+		}
 		if ap.Step == "" || ap.Step == req.Step {
 			return ap.Approve, nil
 		}
@@ -369,10 +423,24 @@ func (a signalApprover) Approve(_ context.Context, req actions.ApprovalRequest) 
 	}
 }
 
+// cancelled reports whether the workflow is cancelled, and then cancels
+// the run's context, so that the run sees what ended its wait: an
+// interruption, not a failure.
+func (st *state) cancelled() bool {
+	if st.ctx.Err() == nil {
+		return false
+	}
+	if st.cancel != nil {
+		st.cancel()
+	}
+	return true
+}
+
 // wfExec performs the calls as activities.
 type wfExec struct {
-	st      *state
-	timeout time.Duration
+	st        *state
+	timeout   time.Duration
+	heartbeat time.Duration
 }
 
 // CallRequest is the input of the activities.
@@ -416,20 +484,57 @@ func (x *wfExec) Observe(_ context.Context, _ actions.Probe, call *actions.Call)
 	return res.Value.Decode(), nil
 }
 
+// Inspect asks the worker's action (see runner.ExecChecks).
+func (x *wfExec) Inspect(_ context.Context, _ actions.Action, call *actions.Call, timeout time.Duration) (actions.Inspection, error) {
+	res, err := x.activity(InspectActivity, call, timeout)
+	if err != nil {
+		return actions.Unknown, err
+	}
+	n, _ := res.Value.Decode().(int64)
+	return actions.Inspection(n), nil
+}
+
+// Preflight runs the worker's action's preflight (see runner.ExecChecks).
+func (x *wfExec) Preflight(_ context.Context, _ actions.Action, call *actions.Call, timeout time.Duration) (bool, error) {
+	res, err := x.activity(PreflightActivity, call, timeout)
+	checked, _ := res.Value.Decode().(bool)
+	return checked, err
+}
+
 func (x *wfExec) activity(name string, call *actions.Call, timeout time.Duration) (CallResult, error) {
 	req, err := request(call)
 	if err != nil {
 		return CallResult{}, actions.Permanent(err)
 	}
+	queue := queueOf(call, x.st.in.TargetQueues)
 	ao := workflow.ActivityOptions{
-		TaskQueue:           queueOf(call),
+		TaskQueue:           queue,
 		StartToCloseTimeout: cmpOr(timeout, x.timeout),
+		HeartbeatTimeout:    x.heartbeat,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		// A cancelled call is waited for: its end (an installer stopped)
+		// is the run's to report.
+		WaitForCancellation: true,
 	}
 	var res CallResult
 	err = workflow.ExecuteActivity(workflow.WithActivityOptions(x.st.ctx, ao), name, req).Get(x.st.ctx, &res)
+	if x.st.cancelled() && err != nil {
+		return CallResult{}, fmt.Errorf("the workflow was cancelled: %w", context.Canceled)
+	}
 	if err != nil {
-		if te, ok := errors.AsType[*temporal.TimeoutError](err); ok && timeout > 0 {
+		te, ok := errors.AsType[*temporal.TimeoutError](err)
+		if ok && te.TimeoutType() == enumspb.TIMEOUT_TYPE_HEARTBEAT {
+			where := "the workflow's task queue"
+			if queue != "" {
+				where = "task queue " + queue
+			}
+			lost := fmt.Errorf("the worker making the call (on %s) went silent for %s, its heartbeat timeout", where, x.heartbeat)
+			if name == ActActivity {
+				return CallResult{}, fmt.Errorf("%w: %w", runner.ErrActionLost, lost)
+			}
+			return CallResult{}, lost
+		}
+		if ok && timeout > 0 {
 			return CallResult{}, fmt.Errorf("%w", context.DeadlineExceeded) // the step's timeout
 		} else if ok {
 			return CallResult{}, fmt.Errorf("no answer within %s (the bound of a call without a timeout): %w", x.timeout, te)
@@ -452,9 +557,13 @@ func (x *wfExec) activity(name string, call *actions.Call, timeout time.Duration
 }
 
 // queueOf returns the task queue of the target the call's "target"
-// argument names, "" (the workflow's) when none.
-func queueOf(call *actions.Call) string {
+// argument names: the one byTarget gives, else its task_queue field, else
+// "" (the workflow's).
+func queueOf(call *actions.Call, byTarget map[string]string) string {
 	name, _ := call.Args["target"].(string)
+	if q, ok := byTarget[name]; ok && name != "" {
+		return strings.TrimSpace(q)
+	}
 	q, _ := call.Targets[name][TaskQueueField].(string)
 	return strings.TrimSpace(q)
 }

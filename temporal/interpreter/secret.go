@@ -6,11 +6,15 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/csmplan/csmplan/plan"
 )
 
 // SecretRef returns the param Value that refers to a secret: ref is
-// "env:NAME" (the worker's environment variable NAME) or "file:PATH" (the
-// content of the worker's file PATH, without a final newline).
+// "env:NAME" (the worker's environment variable NAME), "file:PATH" (the
+// content of the worker's file PATH, without a final newline) or
+// "params:PATH#NAME" (the param NAME of the params file PATH on the
+// worker's machine, as `csmplan run --params` reads it).
 func SecretRef(ref string) Value {
 	return Value{K: "m", M: map[string]Value{"secret_ref": {K: "s", S: ref}}}
 }
@@ -32,7 +36,8 @@ func token(ref string) string { return "{{csmplan.secret " + ref + "}}" }
 
 var tokenRE = regexp.MustCompile(`\{\{csmplan\.secret ([^}]*)\}\}`)
 
-// ResolveSecret resolves a reference: "env:NAME" or "file:PATH".
+// ResolveSecret resolves a reference: "env:NAME", "file:PATH" or
+// "params:PATH#NAME" (see SecretRef).
 func ResolveSecret(ref string) (string, error) {
 	kind, name, ok := strings.Cut(ref, ":")
 	switch {
@@ -48,8 +53,26 @@ func ResolveSecret(ref string) (string, error) {
 			return "", fmt.Errorf("secret %s: %w", ref, err)
 		}
 		return strings.TrimSuffix(string(b), "\n"), nil
+	case ok && kind == "params":
+		path, param, _ := strings.Cut(name, "#")
+		if path == "" || param == "" {
+			break
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("secret %s: %w", ref, err)
+		}
+		pf, err := plan.ParseParams(path, b)
+		if err != nil {
+			return "", fmt.Errorf("secret %s: %w", ref, err)
+		}
+		v, ok := pf.Values[param].(string)
+		if !ok {
+			return "", fmt.Errorf("secret %s: the params file gives no text param %s", ref, param)
+		}
+		return v, nil
 	}
-	return "", fmt.Errorf("secret reference %q: want env:NAME or file:PATH", ref)
+	return "", fmt.Errorf("secret reference %q: want env:NAME, file:PATH or params:PATH#NAME", ref)
 }
 
 // secrets maps the tokens of one call to their secrets and back.

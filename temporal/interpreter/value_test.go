@@ -73,12 +73,17 @@ func TestResolveSecret(t *testing.T) {
 	if err := os.WriteFile(file, []byte("pw2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for ref, want := range map[string]string{"env:CSMPLAN_TEST_SECRET": "pw1", "file:" + file: "pw2"} {
+	params := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(params, []byte("username: csmadmin\npassword: pw3\nport: 9559\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{"env:CSMPLAN_TEST_SECRET": "pw1", "file:" + file: "pw2", "params:" + params + "#password": "pw3"} {
 		if got, err := interpreter.ResolveSecret(ref); err != nil || got != want {
 			t.Errorf("%s: %q, %v", ref, got, err)
 		}
 	}
-	for _, ref := range []string{"env:", "vault:x", "file:" + file + ".none", "env:CSMPLAN_TEST_NO_SUCH_SECRET"} {
+	for _, ref := range []string{"env:", "vault:x", "file:" + file + ".none", "env:CSMPLAN_TEST_NO_SUCH_SECRET",
+		"params:" + params, "params:" + params + "#nope", "params:" + params + "#port", "params:" + file + ".none#password"} {
 		if got, err := interpreter.ResolveSecret(ref); err == nil {
 			t.Errorf("%s: %q, want an error", ref, got)
 		}
