@@ -20,14 +20,14 @@ import (
 
 // Names of the workflow, its activities, signal and queries.
 const (
-	WorkflowName    = "csmplan.Run"
+	WorkflowName      = "csmplan.Run"
 	ActActivity       = "csmplan.Act"
 	ObserveActivity   = "csmplan.Observe"
 	InspectActivity   = "csmplan.Inspect"
 	PreflightActivity = "csmplan.Preflight"
-	ApproveSignal   = "csmplan.approve"
-	ProgressQuery   = "csmplan.progress"
-	ReportQuery     = "csmplan.report"
+	ApproveSignal     = "csmplan.approve"
+	ProgressQuery     = "csmplan.progress"
+	ReportQuery       = "csmplan.report"
 )
 
 // TaskQueueField is the target field that names the task queue of the
@@ -188,17 +188,17 @@ func (ip *Interpreter) local() *actions.Registry {
 
 // state is one workflow execution.
 type state struct {
-	ctx      workflow.Context
-	in       Input
-	p        *plan.Plan
+	ctx workflow.Context
+	in  Input
+	p   *plan.Plan
 	// cancel cancels the run's context: called once the workflow is
 	// cancelled, by whatever of the run's waits (a timer, an activity, a
 	// signal) ends because of it, before it returns (see cancelled).
-	cancel   context.CancelFunc
-	events   []runner.Event
-	waiting  *actions.ApprovalRequest
-	report   *runner.Report // partial, from the events
-	final    *Result
+	cancel  context.CancelFunc
+	events  []runner.Event
+	waiting *actions.ApprovalRequest
+	report  *runner.Report // partial, from the events
+	final   *Result
 }
 
 func failed(name string, err error) Result {

@@ -189,4 +189,3 @@ func TestProgressPages(t *testing.T) {
 		t.Error("a query past the end was answered")
 	}
 }
-
