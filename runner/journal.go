@@ -150,7 +150,10 @@ func knownFormat(f string) bool { return f == journalFormat || f == journalForma
 // resumed run appends records of format 4.
 type Journal struct {
 	path     string
-	f        *os.File
+	f        journalFile
+	mem      *memFile // the file of a memory journal (NewMemoryJournal)
+	user     string   // the header's user and host; "": this process's
+	host     string
 	mu       sync.Mutex
 	previous map[string]*journalStep
 	header   *journalRecord

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -145,7 +146,7 @@ func (j *Journal) describe(rec *journalRecord, p *plan.Plan, params map[string]a
 		}
 		rec.Values[k] = j.red.Value(v)
 	}
-	rec.User, rec.Host = j.red.String(currentUser()), j.red.String(hostName())
+	rec.User, rec.Host = j.red.String(cmp.Or(j.user, currentUser())), j.red.String(cmp.Or(j.host, hostName()))
 	steps := make(map[string]JournalStep, len(p.Steps))
 	for _, s := range p.Steps {
 		js := JournalStep{ID: s.ID, Title: j.red.String(s.Name()), Action: s.Action}
@@ -268,6 +269,14 @@ func ReadJournal(path string) (*JournalLog, error) {
 		}
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
+	return ParseJournal(path, data)
+}
+
+// ParseJournal reads the lines of a journal, data, as ReadJournal reads
+// a file's; name names it in errors. It reads the lines of a memory
+// journal too (Journal.Bytes).
+func ParseJournal(name string, data []byte) (*JournalLog, error) {
+	path := name
 	recs, _, _, err := parseJournal(data)
 	if err != nil {
 		var je *JournalError
