@@ -28,6 +28,7 @@ const (
 	ApproveSignal     = "csmplan.approve"
 	ProgressQuery     = "csmplan.progress"
 	ReportQuery       = "csmplan.report"
+	JournalQuery      = "csmplan.journal"
 )
 
 // TaskQueueField is the target field that names the task queue of the
@@ -72,6 +73,9 @@ type Input struct {
 	// postconditions waited for before it may run again. Zero:
 	// DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
+	// User and Host say who started the run, and where, in its journal
+	// (JournalQuery). Empty: "unknown".
+	User, Host string
 	// TargetQueues names the task queue of a target's calls, by target
 	// name; it wins over the target's task_queue field. A target in
 	// neither has its calls on the workflow's own task queue.
@@ -165,6 +169,10 @@ func (ip *Interpreter) Run(ctx workflow.Context, in Input) (Result, error) {
 	if err := workflow.SetQueryHandler(ctx, ReportQuery, func() (Result, error) { return st.partial(), nil }); err != nil {
 		return Result{}, err
 	}
+	st.journal = runner.NewMemoryJournal("workflow "+workflow.GetInfo(ctx).WorkflowExecution.ID, cmpOr(in.User, "unknown"), cmpOr(in.Host, "unknown"))
+	if err := workflow.SetQueryHandler(ctx, JournalQuery, func() ([]byte, error) { return st.journal.Bytes(), nil }); err != nil {
+		return Result{}, err
+	}
 	res := st.run(ip.local())
 	st.final = &res
 	return res, nil
@@ -195,6 +203,7 @@ type state struct {
 	// cancelled, by whatever of the run's waits (a timer, an activity, a
 	// signal) ends because of it, before it returns (see cancelled).
 	cancel  context.CancelFunc
+	journal *runner.Journal // in memory: the run's change record
 	events  []runner.Event
 	waiting *actions.ApprovalRequest
 	report  *runner.Report // partial, from the events
@@ -235,6 +244,7 @@ func (st *state) run(local *actions.Registry) Result {
 		DryRun:    in.DryRun,
 		Approver:  signalApprover{st: st},
 		Exec:      x,
+		Journal:   st.journal,
 		Observers: []runner.Observer{runner.ObserverFunc(st.observe)},
 	})
 	res := Result{Report: rep}

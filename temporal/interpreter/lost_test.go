@@ -20,6 +20,7 @@ import (
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/actionstest"
 	"github.com/csmplan/csmplan/runner"
+	"github.com/csmplan/csmplan/runner/record"
 	"github.com/csmplan/csmplan/temporal/interpreter"
 )
 
@@ -115,6 +116,23 @@ func TestLostAttemptIsNotRunAgain(t *testing.T) {
 	}
 	if n := slices.IndexFunc(kit.Calls(), func(c actionstest.Call) bool { return c.Name == "install" }); n >= 0 {
 		t.Errorf("the install action ran: %+v", kit.Calls())
+	}
+	// The journal query gives the run's change record.
+	v, err := env.QueryWorkflow(interpreter.JournalQuery)
+	var lines []byte
+	if err == nil {
+		err = v.Get(&lines)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := runner.ParseJournal("workflow", lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := record.FromJournal(log)
+	if len(rec.Steps) != 1 || rec.Steps[0].Outcome != runner.Succeeded || rec.Steps[0].Reason != s.Reason || rec.User != "unknown" {
+		t.Errorf("record: %+v", rec)
 	}
 }
 
