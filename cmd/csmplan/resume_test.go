@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,5 +60,8 @@ func TestResumeTwiceInstallsOnce(t *testing.T) {
 	}
 	if line := sim.stop(syscall.SIGTERM); line != heldSimulator {
 		t.Errorf("sim said %q, want %q: %v", line, heldSimulator, sim.proc)
+	}
+	if out := sim.output(); !strings.Contains(out, "simulated pair: installers run: primary 1, secondary 1\n") {
+		t.Errorf("the simulator counts other installs:\n%s", out)
 	}
 }

@@ -85,7 +85,7 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 	}
 	printf(e.stdout, "Press Ctrl-C to stop.\n")
 	<-ctx.Done()
-	printf(e.stdout, "%s\n", loginSummary(pair))
+	printf(e.stdout, "%s\n%s\n", loginSummary(pair), installSummary(pair))
 	printf(e.stdout, "%s\n%s\n%s\n", pair.WindowSummary(), finalState(pair), pair.InvariantsSummary())
 	return exitOK
 }

@@ -98,3 +98,14 @@ func loginSummary(pair *csmtest.Pair) string {
 	}
 	return "simulated pair: logins: " + strings.Join(parts, ", ")
 }
+
+// installSummary says how many installers started on each simulated
+// server: "simulated pair: installers run: primary 1, secondary 1" after
+// an upgrade, however often it was interrupted and resumed.
+func installSummary(pair *csmtest.Pair) string {
+	parts := []string{}
+	for _, s := range pair.Servers() {
+		parts = append(parts, fmt.Sprintf("%s %d", s.Name(), s.Installs()))
+	}
+	return "simulated pair: installers run: " + strings.Join(parts, ", ")
+}
