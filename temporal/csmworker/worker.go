@@ -16,6 +16,10 @@ import (
 	"github.com/csmplan/csmplan/temporal/interpreter"
 )
 
+// DefaultTaskQueue is the task queue of the workflows, and of the calls
+// on targets that name no queue of their own, when none is given.
+const DefaultTaskQueue = "csmplan"
+
 // Registrar is what Register registers with: a worker.Worker, or the test
 // suite's environment.
 type Registrar interface {
