@@ -6,11 +6,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/csmplan/csmplan/runner"
 )
 
 // SecretRef returns the param Value that refers to a secret: ref is
 // "env:NAME" (the worker's environment variable NAME) or "file:PATH" (the
-// content of the worker's file PATH, without a final newline).
+// content of the worker's file PATH, without a final line break, as
+// runner.ReadSecretFile reads it).
 func SecretRef(ref string) Value {
 	return Value{K: "m", M: map[string]Value{"secret_ref": {K: "s", S: ref}}}
 }
@@ -43,11 +46,11 @@ func ResolveSecret(ref string) (string, error) {
 		}
 		return v, nil
 	case ok && kind == "file" && name != "":
-		b, err := os.ReadFile(name)
+		v, err := runner.ReadSecretFile(name) // as fleet.Load reads an @FILE
 		if err != nil {
 			return "", fmt.Errorf("secret %s: %w", ref, err)
 		}
-		return strings.TrimSuffix(string(b), "\n"), nil
+		return v, nil
 	}
 	return "", fmt.Errorf("secret reference %q: want env:NAME or file:PATH", ref)
 }
