@@ -444,3 +444,269 @@ func rowOutcomes(rep *fleet.Report) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// TestFleetHistoryHoldsNoSecret: secrets that fleet.Load read from the
+// environment and from @FILEs travel as references, which the worker
+// resolves: no payload that Temporal records (the fleet's input, the
+// units' inputs and results, activity inputs and results, queries, the
+// fleet's result) holds a secret, and every unit's install got its own.
+func TestFleetHistoryHoldsNoSecret(t *testing.T) {
+	t.Parallel()
+	const envSecret, fileSecret = "env-S3cret-9", "file-S3cret-7"
+	c := fleetCase{book: secretFleetBook,
+		fleet: fleetFile([]string{"a", "b"}, nil, "") + "  - name: c\n    params: {host: c, password: \"@c.pw\"}\nrollout: {max_parallel: 2}\n",
+		files: map[string]string{"c.pw": fileSecret + "\r\n"},
+		env:   map[string]string{"CSMPLAN_PARAM_PASSWORD": envSecret},
+		kit: func(k *actionstest.Kit, _ *hooks) {
+			k.Action("up.install", actionstest.Answers(func(call *actions.Call) (any, error) {
+				want := envSecret
+				if call.Args["host"] == "c" {
+					want = fileSecret
+				}
+				if call.Args["password"] != want {
+					return nil, fmt.Errorf("host %v: wrong password", call.Args["host"])
+				}
+				call.Logf("logged in with %s", call.Args["password"]) // a call that echoes its secret
+				return nil, nil
+			}))
+		}}
+	dir := t.TempDir()
+	kit := actionstest.NewKit()
+	c.kit(kit, nil)
+	f := c.load(t, kit, dir)
+	in := fleetInput(t, f, kit, c.book, interpreter.FleetOptions{})
+	// The worker's environment: only the variable the reference names.
+	resolve := func(ref string) (string, error) {
+		if ref == "env:CSMPLAN_PARAM_PASSWORD" {
+			return envSecret, nil
+		}
+		if strings.HasPrefix(ref, "env:") {
+			return "", fmt.Errorf("no %s", ref)
+		}
+		return interpreter.ResolveSecret(ref)
+	}
+	env := newFleetEnv(kit, nil, resolve)
+	env.ExecuteWorkflow(interpreter.FleetWorkflowName, in)
+	res := env.result(t)
+	if res.Report.Outcome != runner.Succeeded {
+		t.Fatalf("outcome %s: %s", res.Report.Outcome, res.Error)
+	}
+	if got := hostsOf(kit.Calls()); !cmp.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("installs of %v", got)
+	}
+	env.progress(t) // a query's payload, recorded too
+	all := env.rec.all()
+	if len(all) < 10 {
+		t.Fatalf("only %d payloads recorded", len(all))
+	}
+	for _, p := range all {
+		if strings.Contains(p, envSecret) || strings.Contains(p, fileSecret) {
+			t.Errorf("a payload holds a secret: %s", p)
+		}
+	}
+	joined := strings.Join(all, "\n")
+	for _, ref := range []string{"env:CSMPLAN_PARAM_PASSWORD", "file:" + filepath.Join(dir, "c.pw")} {
+		if !strings.Contains(joined, ref) {
+			t.Errorf("no payload holds the reference %s: did the secret travel at all?", ref)
+		}
+	}
+}
+
+// TestFleetProgress queries the fleet mid-run: the canary running (a
+// ten-minute pause, a durable timer), then the fleet waiting for the
+// approval, then the other units running at once, then the end.
+func TestFleetProgress(t *testing.T) {
+	t.Parallel()
+	c := fleetCase{book: slowBook, fleet: fleetFile(unitNames(3), nil, "  canary: {units: [u02], approve: true}\n  max_parallel: 2\n"),
+		kit: func(k *actionstest.Kit, _ *hooks) { k.Action("up.install") }}
+	kit := actionstest.NewKit()
+	c.kit(kit, nil)
+	f := c.load(t, kit, t.TempDir())
+	in := fleetInput(t, f, kit, c.book, interpreter.FleetOptions{})
+	env := newFleetEnv(kit, nil, nil)
+	status := func(name string, wave int, outcome runner.Outcome) interpreter.UnitStatus {
+		st := interpreter.UnitStatus{Name: name, Wave: wave, Outcome: outcome}
+		if outcome != runner.NotRun {
+			st.WorkflowID = "fleet-1/" + name
+		}
+		return st
+	}
+	prompt := "The canaries of fleet test-fleet succeeded (u02). Go on with the other 2 units?"
+	checks := []struct {
+		at   time.Duration
+		want interpreter.FleetProgress
+	}{
+		{time.Minute, interpreter.FleetProgress{Units: []interpreter.UnitStatus{
+			status("u02", 1, interpreter.Running), status("u01", 2, runner.NotRun), status("u03", 2, runner.NotRun)}}},
+		{15 * time.Minute, interpreter.FleetProgress{Waiting: interpreter.FleetApprovalStep, Prompt: prompt, Units: []interpreter.UnitStatus{
+			status("u02", 1, runner.Succeeded), status("u01", 2, runner.NotRun), status("u03", 2, runner.NotRun)}}},
+		{20 * time.Minute, interpreter.FleetProgress{Units: []interpreter.UnitStatus{
+			status("u02", 1, runner.Succeeded), status("u01", 2, interpreter.Running), status("u03", 2, interpreter.Running)}}},
+	}
+	for i, ck := range checks {
+		env.RegisterDelayedCallback(func() {
+			if d := cmp.Diff(ck.want, env.progress(t)); d != "" {
+				t.Errorf("progress at %s (-want +got):\n%s", ck.at, d)
+			}
+			if i == 1 {
+				// An approval of another step is not this one's.
+				env.SignalWorkflow(interpreter.ApproveSignal, interpreter.Approval{Step: "gate", Approve: false})
+				env.SignalWorkflow(interpreter.ApproveSignal, interpreter.Approval{Approve: true})
+			}
+		}, ck.at)
+	}
+	var started []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		started = append(started, info.WorkflowExecution.ID+"@"+info.TaskQueueName)
+	})
+	env.ExecuteWorkflow(interpreter.FleetWorkflowName, in)
+	res := env.result(t)
+	if res.Report.Outcome != runner.Succeeded || rowOutcomes(res.Report) != "u02=succeeded u01=succeeded u03=succeeded" {
+		t.Fatalf("outcome %s (%s): %s", res.Report.Outcome, rowOutcomes(res.Report), res.Error)
+	}
+	want := interpreter.FleetProgress{Done: true, Units: []interpreter.UnitStatus{
+		status("u02", 1, runner.Succeeded), status("u01", 2, runner.Succeeded), status("u03", 2, runner.Succeeded)}}
+	if d := cmp.Diff(want, env.progress(t)); d != "" {
+		t.Errorf("progress at the end (-want +got):\n%s", d)
+	}
+	slices.Sort(started)
+	if d := cmp.Diff([]string{"fleet-1/u01@fleets", "fleet-1/u02@fleets", "fleet-1/u03@fleets"}, started); d != "" {
+		t.Errorf("units' workflows (ID@task queue) (-want +got):\n%s", d)
+	}
+}
+
+// TestFleetCancel: cancelling the fleet's workflow starts no new unit,
+// asks the running unit's workflow to cancel and waits for it to end.
+func TestFleetCancel(t *testing.T) {
+	t.Parallel()
+	c := fleetCase{book: slowBook, fleet: fleetFile(unitNames(3), nil, ""),
+		kit: func(k *actionstest.Kit, _ *hooks) { k.Action("up.install") }}
+	kit := actionstest.NewKit()
+	c.kit(kit, nil)
+	f := c.load(t, kit, t.TempDir())
+	in := fleetInput(t, f, kit, c.book, interpreter.FleetOptions{})
+	env := newFleetEnv(kit, nil, nil)
+	var cancelled []string
+	env.SetOnChildWorkflowCanceledListener(func(info *workflow.Info) {
+		cancelled = append(cancelled, info.WorkflowExecution.ID)
+	})
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+	env.ExecuteWorkflow(interpreter.FleetWorkflowName, in)
+	res := env.result(t)
+	if d := cmp.Diff([]string{"fleet-1/u01"}, cancelled); d != "" {
+		t.Errorf("cancelled units' workflows (-want +got):\n%s", d)
+	}
+	if n := len(kit.Calls()); n != 0 {
+		t.Errorf("%d installs ran", n)
+	}
+	u01 := res.Report.Unit("u01")
+	if u01.Report == nil || u01.Report.Step("pause").Outcome == runner.Succeeded || u01.Report.Step("install").Outcome != runner.NotRun {
+		t.Errorf("u01: %+v: want its run's report, its pause cut short, no install", u01)
+	}
+	for _, name := range []string{"u02", "u03"} {
+		if u := res.Report.Unit(name); u.Outcome != runner.NotRun || u.Reason != "the fleet was stopped" {
+			t.Errorf("%s: %s, %q", name, u.Outcome, u.Reason)
+		}
+	}
+	// How the unit's run ends on a cancel is the interpreter's: its row
+	// is its run's report.
+	if u01.Report != nil && (u01.Outcome != u01.Report.Outcome || u01.Reason != u01.Report.Error) || res.Report.Outcome == runner.Succeeded {
+		t.Errorf("u01 %s (%s); fleet %s: %s", u01.Outcome, u01.Reason, res.Report.Outcome, res.Error)
+	}
+}
+
+// TestNewFleetInput: the rollout resolved (waves, the limit, the
+// overrides), each unit's params encoded, its secret as the reference of
+// where fleet.Load read it, or of where SecretRef says.
+func TestNewFleetInput(t *testing.T) {
+	t.Parallel()
+	c := fleetCase{fleet: fleetFile([]string{"a", "b"}, map[string]string{"a": "site: east", "b": "site: west"}, "") +
+		"  - name: c\n    labels: {site: east}\n    params: {host: c, port: 9000, password: \"@c.pw\"}\n" +
+		"rollout:\n  canary: {units: [b], approve: true}\n  waves: {by: site}\n  max_parallel: 3\n  max_failures: 2\n",
+		files: map[string]string{"c.pw": "c-secret"},
+		env:   map[string]string{"CSMPLAN_PARAM_PASSWORD": "env-secret"}}
+	kit := actionstest.NewKit()
+	kit.Action("up.install")
+	dir := t.TempDir()
+	f := c.load(t, kit, dir)
+	acts, probes := interpreter.Specs(kit.Registry())
+	run := interpreter.Input{Runbook: []byte(fleetBook), Actions: acts, Probes: probes, DryRun: true}
+	in, err := interpreter.NewFleetInput(f, run, interpreter.FleetOptions{Limit: []string{"site=east"}, MaxFailures: ptr(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Filename = filepath.Join(dir, "rb.yaml")
+	host := func(h string) interpreter.Value { return interpreter.Value{K: "s", S: h} }
+	envRef := interpreter.SecretRef("env:CSMPLAN_PARAM_PASSWORD")
+	want := interpreter.FleetInput{Name: "test-fleet", Filename: filepath.Join(dir, "fleet.yaml"), Run: run,
+		Units: []interpreter.FleetUnit{
+			{Name: "a", Labels: map[string]string{"site": "east"}, Params: map[string]interpreter.Value{"host": host("a"), "password": envRef}, Wave: 2, Selected: true},
+			{Name: "b", Labels: map[string]string{"site": "west"}, Params: map[string]interpreter.Value{"host": host("b"), "password": envRef}, Wave: 1},
+			{Name: "c", Labels: map[string]string{"site": "east"}, Wave: 2, Selected: true, Params: map[string]interpreter.Value{
+				"host": host("c"), "port": {K: "i", I: 9000}, "password": interpreter.SecretRef("file:" + filepath.Join(dir, "c.pw"))}},
+		},
+		Canary: []string{"b"}, Approve: true, Waves: [][]string{{"b"}, {"a", "c"}}, MaxParallel: 3, MaxFailures: 0}
+	if d := cmp.Diff(want, in); d != "" {
+		t.Errorf("input (-want +got):\n%s", d)
+	}
+	// SecretRef names the file on the workers' machines.
+	in, err = interpreter.NewFleetInput(f, interpreter.Input{}, interpreter.FleetOptions{MaxParallel: ptr(0),
+		SecretRef: func(u *fleet.Unit, param string) (string, error) {
+			return strings.Replace(u.SecretFrom[param], dir, "/etc/csm", 1), nil
+		}})
+	if err != nil || in.MaxParallel != 1 || in.MaxFailures != 2 {
+		t.Fatalf("%v; max_parallel %d, max_failures %d", err, in.MaxParallel, in.MaxFailures)
+	}
+	if got := in.Units[2].Params["password"]; !cmp.Equal(got, interpreter.SecretRef("file:/etc/csm/c.pw")) {
+		t.Errorf("password of c: %+v", got)
+	}
+}
+
+func TestNewFleetInputErrors(t *testing.T) {
+	t.Parallel()
+	c := fleetCase{fleet: fleetFile([]string{"a"}, nil, "") + "  - name: lit\n    params: {host: lit, password: \"@@at-sign-secret\"}\n"}
+	kit := actionstest.NewKit()
+	kit.Action("up.install")
+	f := c.load(t, kit, t.TempDir())
+	_, err := interpreter.NewFleetInput(f, interpreter.Input{}, interpreter.FleetOptions{})
+	if !errors.Is(err, fleet.ErrSecret) || !strings.Contains(err.Error(), "unit lit: param password is secret") || strings.Contains(err.Error(), "at-sign-secret") {
+		t.Errorf("a secret from nowhere: %v", err)
+	}
+	bad := func(*fleet.Unit, string) (string, error) { return "vault:x", nil }
+	if _, err := interpreter.NewFleetInput(f, interpreter.Input{}, interpreter.FleetOptions{SecretRef: bad}); !errors.Is(err, fleet.ErrSecret) || !strings.Contains(err.Error(), `"vault:x": want env:NAME or file:PATH`) {
+		t.Errorf("a bad reference: %v", err)
+	}
+	failing := func(*fleet.Unit, string) (string, error) { return "", errors.New("no such unit in the vault") }
+	if _, err := interpreter.NewFleetInput(f, interpreter.Input{}, interpreter.FleetOptions{SecretRef: failing}); !errors.Is(err, fleet.ErrSecret) || !strings.Contains(err.Error(), "no such unit in the vault") {
+		t.Errorf("SecretRef fails: %v", err)
+	}
+	if _, err := interpreter.NewFleetInput(f, interpreter.Input{}, interpreter.FleetOptions{Limit: []string{"aa"}}); !errors.Is(err, fleet.ErrLimit) || !strings.Contains(err.Error(), `did you mean "a"?`) {
+		t.Errorf("a limit of no unit: %v", err)
+	}
+	if _, err := interpreter.NewFleetInput(f, interpreter.Input{Params: map[string]interpreter.Value{}}, interpreter.FleetOptions{}); err == nil {
+		t.Error("a template with params was taken")
+	}
+	if _, err := interpreter.NewFleetInput(nil, interpreter.Input{}, interpreter.FleetOptions{}); err == nil {
+		t.Error("no fleet was taken")
+	}
+	f.Units[0].Params["port"] = struct{}{}
+	if _, err := interpreter.NewFleetInput(f, interpreter.Input{}, interpreter.FleetOptions{SecretRef: func(*fleet.Unit, string) (string, error) { return "env:X", nil }}); err == nil || !strings.Contains(err.Error(), "unit a: param port: ") {
+		t.Errorf("a param that is no value: %v", err)
+	}
+}
+
+// TestFleetRefusesBadInput: waves that name no unit, or a unit twice,
+// fail the fleet before any unit starts.
+func TestFleetRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	for _, waves := range [][][]string{{{"a", "ghost"}}, {{"a"}, {"a"}}} {
+		kit := actionstest.NewKit()
+		kit.Action("up.install")
+		env := newFleetEnv(kit, nil, nil)
+		env.ExecuteWorkflow(interpreter.FleetWorkflowName, interpreter.FleetInput{Name: "f", Units: []interpreter.FleetUnit{{Name: "a", Selected: true}}, Waves: waves})
+		res := env.result(t)
+		if res.Report.Outcome != runner.Failed || res.Error == "" || len(kit.Calls()) != 0 {
+			t.Errorf("waves %v: outcome %s, error %q, %d calls", waves, res.Report.Outcome, res.Error, len(kit.Calls()))
+		}
+	}
+}
