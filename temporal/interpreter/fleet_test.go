@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -400,8 +401,8 @@ var fleetCases = []struct {
 		kit: func(k *actionstest.Kit, _ *hooks) {
 			k.Action("up.install", actionstest.Succeeds(nil)).On(actionstest.Args{"host": "u03"}, actionstest.Fails(errInstall))
 		},
-		limit: []string{"site=east", "u04", "u05"}, maxParallel: ptr(1), maxFailures: ptr(0)},
-		outcomes: "u01=succeeded u02=skipped u03=failed u04=not run u05=not run", err: fleet.ErrFailureBudget},
+		limit: []string{"site=east", "u04"}, maxParallel: ptr(1), maxFailures: ptr(0)},
+		outcomes: "u01=succeeded u02=skipped u03=failed u04=not run u05=skipped", err: fleet.ErrFailureBudget},
 }
 
 // TestFleetGivesTheReportOfFleetRun: the same fleet files and fakes give,
@@ -708,5 +709,47 @@ func TestFleetRefusesBadInput(t *testing.T) {
 		if res.Report.Outcome != runner.Failed || res.Error == "" || len(kit.Calls()) != 0 {
 			t.Errorf("waves %v: outcome %s, error %q, %d calls", waves, res.Report.Outcome, res.Error, len(kit.Calls()))
 		}
+	}
+}
+
+// TestFleetUnitWorkflowFails: a unit whose workflow fails (Temporal's
+// failure, not its run's) is a failed unit that names it; the canary's
+// failure stops the rollout.
+func TestFleetUnitWorkflowFails(t *testing.T) {
+	t.Parallel()
+	kit := actionstest.NewKit()
+	kit.Action("up.install")
+	env := newFleetEnv(kit, nil, nil)
+	env.OnWorkflow(interpreter.WorkflowName, mock.Anything, mock.Anything).Return(interpreter.Result{}, errors.New("the worker lost its runbook"))
+	units := []interpreter.FleetUnit{{Name: "a", Wave: 1, Selected: true}, {Name: "b", Wave: 2, Selected: true}}
+	env.ExecuteWorkflow(interpreter.FleetWorkflowName, interpreter.FleetInput{Name: "f", Units: units, Canary: []string{"a"}, Waves: [][]string{{"a"}, {"b"}}})
+	res := env.result(t)
+	a, b := res.Report.Unit("a"), res.Report.Unit("b")
+	if a.Outcome != runner.Failed || !strings.HasPrefix(a.Reason, "unit a: ") || !strings.Contains(a.Reason, "the worker lost its runbook") || a.Report != nil {
+		t.Errorf("a: %+v", a)
+	}
+	if b.Outcome != runner.NotRun || b.Reason != "canary a failed" || !strings.Contains(res.Error, fleet.ErrCanary.Error()) {
+		t.Errorf("b: %+v; error %q", b, res.Error)
+	}
+}
+
+// TestFleetCancelWhileWaitingForApproval: a cancel ends the wait for the
+// approval as fleet.Run's context does its Approver's: not approved.
+func TestFleetCancelWhileWaitingForApproval(t *testing.T) {
+	t.Parallel()
+	c := fleetCase{fleet: fleetFile(unitNames(2), nil, "  canary: {units: [u01], approve: true}\n"),
+		kit: func(k *actionstest.Kit, _ *hooks) { k.Action("up.install") }}
+	kit := actionstest.NewKit()
+	c.kit(kit, nil)
+	f := c.load(t, kit, t.TempDir())
+	env := newFleetEnv(kit, nil, nil)
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
+	env.ExecuteWorkflow(interpreter.FleetWorkflowName, fleetInput(t, f, kit, fleetBook, interpreter.FleetOptions{}))
+	res := env.result(t)
+	if got := rowOutcomes(res.Report); got != "u01=succeeded u02=not run" {
+		t.Errorf("outcomes %s", got)
+	}
+	if r := res.Report.Unit("u02").Reason; !strings.HasPrefix(r, "rollout not approved after the canaries: ") || !strings.Contains(res.Error, fleet.ErrNotApproved.Error()) {
+		t.Errorf("reason %q, error %q", r, res.Error)
 	}
 }
