@@ -61,6 +61,14 @@ type Unit struct {
 	// winning over the one before; secrets given as @FILE are read. They
 	// bind (runner.BindParams) against the runbook: Load checked it.
 	Params map[string]any
+	// SecretFrom says where each secret param of Params was read: secret
+	// param name -> "env:NAME" (the variable CSMPLAN_PARAM_<NAME>, see
+	// SecretEnv) or "file:ABSPATH" (an @FILE, its path made absolute),
+	// the references of a worker that reads the secret itself (the
+	// Temporal interpreter's secret_ref). A secret written as @@X (the
+	// literal @X) has no source, nor one set by hand: it has no entry.
+	// Nil when no secret param is given.
+	SecretFrom map[string]string
 	// Pos is where the unit is written in the fleet file.
 	Pos plan.Pos
 }
@@ -214,6 +222,9 @@ type given struct {
 	key, val plan.Pos
 	node     *yaml.Node
 	value    any
+	// from is where a secret given as @FILE was read, "file:ABSPATH"
+	// (see Unit.SecretFrom); "" for any other.
+	from string
 }
 
 type params map[string]*given
@@ -459,6 +470,7 @@ func (d *decoder) secret(name string, g *given) (any, bool) {
 		return nil, false
 	}
 	if strings.HasPrefix(file, "@") {
+		g.from = ""
 		return file, true // @@X is the literal @X
 	}
 	if file == "" {
@@ -477,6 +489,10 @@ func (d *decoder) secret(name string, g *given) (any, bool) {
 		d.doc.Add(ErrSecret, g.val, 0, "", "param %s: %v", name, fs.err)
 		return nil, false
 	}
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
+	g.from = "file:" + file
 	return fs.value, true
 }
 
@@ -486,16 +502,29 @@ func (d *decoder) bind(u *Unit, own params, env map[string]string) {
 	p := d.f.Runbook
 	merged := make(map[string]any, len(d.shared)+len(own)+len(env))
 	from := make(map[string]*given, len(d.shared)+len(own))
+	secretFrom := map[string]string{}
+	source := func(k, ref string) {
+		if prm := p.Param(k); prm == nil || !prm.Secret {
+			return
+		}
+		if ref == "" {
+			delete(secretFrom, k)
+			return
+		}
+		secretFrom[k] = ref
+	}
 	bad := map[string]bool{}
 	for k, g := range d.shared {
 		if !d.sharedBad[k] {
 			merged[k] = g.value
+			source(k, g.from)
 		}
 		from[k] = g
 	}
 	for k, v := range env {
 		merged[k] = v
 		delete(from, k)
+		source(k, "env:"+SecretEnv(k))
 	}
 	for k, g := range own {
 		v := g.value
@@ -508,9 +537,13 @@ func (d *decoder) bind(u *Unit, own params, env map[string]string) {
 		}
 		merged[k] = v
 		from[k] = g
+		source(k, g.from)
 		delete(bad, k)
 	}
 	u.Params = merged
+	if len(secretFrom) > 0 {
+		u.SecretFrom = secretFrom
+	}
 	_, err := runner.BindParams(p, merged)
 	var me *multierror.Error
 	if !errors.As(err, &me) {

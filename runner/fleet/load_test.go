@@ -51,10 +51,14 @@ rollout:
 	if f.Name != "csm-fleet" || f.Title != "Q4" || f.Runbook == nil || f.Runbook.Name != "up" {
 		t.Errorf("fleet = %q %q %v", f.Name, f.Title, f.Runbook)
 	}
+	// SecretFrom: where each secret was read; @@lit is a literal, from
+	// nowhere.
 	wantUnits := []fleet.Unit{
-		{Name: "east-test", Labels: map[string]string{"site": "east", "env": "test"}, Params: map[string]any{"host": "e1", "port": int64(9000), "password": "s3cret"}, Pos: plan.Pos{Line: 10, Column: 5}},
+		{Name: "east-test", Labels: map[string]string{"site": "east", "env": "test"}, Params: map[string]any{"host": "e1", "port": int64(9000), "password": "s3cret"},
+			SecretFrom: map[string]string{"password": "file:" + filepath.Join(dir, "shared.pw")}, Pos: plan.Pos{Line: 10, Column: 5}},
 		{Name: "east-prod", Labels: map[string]string{"site": "east", "env": "prod"}, Params: map[string]any{"host": "e2", "port": "9100", "password": "@lit"}, Pos: plan.Pos{Line: 13, Column: 5}},
-		{Name: "west-prod", Labels: map[string]string{"site": "west", "env": "prod"}, Params: map[string]any{"host": "w1", "port": int64(9000), "password": "w3st"}, Pos: plan.Pos{Line: 16, Column: 5}},
+		{Name: "west-prod", Labels: map[string]string{"site": "west", "env": "prod"}, Params: map[string]any{"host": "w1", "port": int64(9000), "password": "w3st"},
+			SecretFrom: map[string]string{"password": "file:" + filepath.Join(dir, "west.pw")}, Pos: plan.Pos{Line: 16, Column: 5}},
 	}
 	if d := cmp.Diff(wantUnits, f.Units); d != "" {
 		t.Errorf("units (-want +got):\n%s", d)
@@ -94,6 +98,11 @@ func TestSecretFromEnv(t *testing.T) {
 	}
 	if a, b := f.Unit("a").Params["password"], f.Unit("b").Params["password"]; a != "from-env" || b != "bee-secret" {
 		t.Errorf("passwords: a %v, b %v; want from-env, bee-secret", a, b)
+	}
+	// Each secret's source: the environment's over the shared file, the
+	// unit's own file over the environment's.
+	if a, b := f.Unit("a").SecretFrom, f.Unit("b").SecretFrom; a["password"] != "env:CSMPLAN_PARAM_PASSWORD" || b["password"] != "file:"+filepath.Join(dir, "b.pw") || len(a) != 1 || len(b) != 1 {
+		t.Errorf("SecretFrom: a %v, b %v", a, b)
 	}
 	// A secret from the environment that does not bind is reported at
 	// each unit that takes it, naming the variable, never the value.

@@ -38,11 +38,13 @@ func Registry() (*actions.Registry, error) {
 	return reg, nil
 }
 
-// Register registers on w the interpreter workflow (interpreter.WorkflowName)
-// and its activities, whose calls reg performs.
+// Register registers on w the interpreter workflow (interpreter.WorkflowName),
+// the fleet workflow (interpreter.FleetWorkflowName) and the activities,
+// whose calls reg performs.
 func Register(w Registrar, reg *actions.Registry) {
 	ip := &interpreter.Interpreter{Local: reg}
 	w.RegisterWorkflowWithOptions(ip.Run, workflow.RegisterOptions{Name: interpreter.WorkflowName})
+	w.RegisterWorkflowWithOptions(ip.Fleet, workflow.RegisterOptions{Name: interpreter.FleetWorkflowName})
 	acts := &interpreter.Activities{Registry: reg}
 	acts.Register(w)
 }

@@ -80,6 +80,33 @@ steps:
 	}
 }
 
+// A fleet runs on a worker made by Register: the fleet workflow and its
+// units' workflows are registered.
+func TestRegisteredWorkerRunsAFleet(t *testing.T) {
+	t.Parallel()
+	reg, err := csmworker.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	csmworker.Register(env, reg)
+	acts, probes := interpreter.Specs(reg)
+	book := "apiVersion: csmplan/v1\nkind: Runbook\nname: w\nsteps:\n  - id: note\n    action: log\n    with: {message: hello}\n"
+	in := interpreter.FleetInput{Name: "f", Run: interpreter.Input{Runbook: []byte(book), Actions: acts, Probes: probes},
+		Units: []interpreter.FleetUnit{{Name: "a", Wave: 1, Selected: true}, {Name: "b", Wave: 1, Selected: true}},
+		Waves: [][]string{{"a", "b"}}, MaxParallel: 2}
+	env.ExecuteWorkflow(interpreter.FleetWorkflowName, in)
+	var res interpreter.FleetResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.Outcome != runner.Succeeded || res.Report.Count(runner.Succeeded) != 2 {
+		t.Fatalf("outcome %s: %s", res.Report.Outcome, res.Error)
+	}
+}
+
 // New makes a worker on a client without reaching the server.
 func TestNewMakesAWorker(t *testing.T) {
 	t.Parallel()

@@ -23,6 +23,13 @@
 //   - the progress (events so far) and the report are queries
 //     ([ProgressQuery], [ReportQuery]).
 //
+// A fleet (runner/fleet) is the workflow [Interpreter.Fleet], registered
+// as [FleetWorkflowName]: a child workflow of [WorkflowName] per unit,
+// started by fleet.Run's rules (canaries, the approval after them as
+// [ApproveSignal], waves, max_parallel, max_failures), returning the
+// fleet.Report that fleet.Run would; its progress is [FleetProgressQuery].
+// [NewFleetInput] makes its input from a loaded fleet.
+//
 // Secrets never enter the workflow's history: a secret param is given as
 // a reference, {"secret_ref": "env:NAME"} or {"secret_ref": "file:PATH"}
 // (see [SecretRef]); the workflow carries a token in its place, and the

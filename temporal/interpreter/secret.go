@@ -8,13 +8,15 @@ import (
 	"strings"
 
 	"github.com/csmplan/csmplan/plan"
+	"github.com/csmplan/csmplan/runner"
 )
 
 // SecretRef returns the param Value that refers to a secret: ref is
 // "env:NAME" (the worker's environment variable NAME), "file:PATH" (the
-// content of the worker's file PATH, without a final newline) or
-// "params:PATH#NAME" (the param NAME of the params file PATH on the
-// worker's machine, as `csmplan run --params` reads it).
+// content of the worker's file PATH, without a final line break, as
+// runner.ReadSecretFile reads it) or "params:PATH#NAME" (the param NAME of
+// the params file PATH on the worker's machine, as `csmplan run --params`
+// reads it).
 func SecretRef(ref string) Value {
 	return Value{K: "m", M: map[string]Value{"secret_ref": {K: "s", S: ref}}}
 }
@@ -48,11 +50,11 @@ func ResolveSecret(ref string) (string, error) {
 		}
 		return v, nil
 	case ok && kind == "file" && name != "":
-		b, err := os.ReadFile(name)
+		v, err := runner.ReadSecretFile(name) // as fleet.Load reads an @FILE
 		if err != nil {
 			return "", fmt.Errorf("secret %s: %w", ref, err)
 		}
-		return strings.TrimSuffix(string(b), "\n"), nil
+		return v, nil
 	case ok && kind == "params":
 		path, param, _ := strings.Cut(name, "#")
 		if path == "" || param == "" {

@@ -70,7 +70,8 @@ func TestResultRoundTrip(t *testing.T) {
 func TestResolveSecret(t *testing.T) {
 	t.Setenv("CSMPLAN_TEST_SECRET", "pw1")
 	file := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(file, []byte("pw2\n"), 0o600); err != nil {
+	// A CRLF file: its line break goes, as when fleet.Load reads it.
+	if err := os.WriteFile(file, []byte("pw2\r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	params := filepath.Join(t.TempDir(), "p.yaml")
