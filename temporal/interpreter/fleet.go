@@ -224,10 +224,8 @@ func unitParams(f *fleet.Fleet, u *fleet.Unit, secretRef func(*fleet.Unit, strin
 // Cancelling the fleet's workflow starts no new unit (their reason: "the
 // fleet was stopped", as fleet.Run's) and asks the running units'
 // workflows to cancel, waiting for them to end: their rows are their
-// runs' reports, and the fleet then completes with its report. (How a
-// unit's run ends on a cancel is the interpreter's Run: today the call it
-// waits for fails, cancelled, so the unit fails where fleet.Run's would
-// be Cancelled.) Should the fleet's workflow close
+// runs' reports (runner.Cancelled, as fleet.Run's), and the fleet then
+// completes with its report, Cancelled. Should the fleet's workflow close
 // otherwise (terminated, timed out) with units running, their workflows
 // are asked to cancel (ParentClosePolicy REQUEST_CANCEL), not
 // terminated: a terminated unit would leave its current call (an

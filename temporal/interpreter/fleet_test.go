@@ -609,9 +609,9 @@ func TestFleetCancel(t *testing.T) {
 			t.Errorf("%s: %s, %q", name, u.Outcome, u.Reason)
 		}
 	}
-	// How the unit's run ends on a cancel is the interpreter's: its row
-	// is its run's report.
-	if u01.Report != nil && (u01.Outcome != u01.Report.Outcome || u01.Reason != u01.Report.Error) || res.Report.Outcome == runner.Succeeded {
+	// The unit's run is cancelled, not failed, and so is the fleet, as
+	// with fleet.Run.
+	if u01.Outcome != runner.Cancelled || u01.Report == nil || u01.Report.Outcome != runner.Cancelled || res.Report.Outcome != runner.Cancelled {
 		t.Errorf("u01 %s (%s); fleet %s: %s", u01.Outcome, u01.Reason, res.Report.Outcome, res.Error)
 	}
 }
