@@ -1,4 +1,22 @@
-package main
+// Package console shows a run of a runbook on a terminal or in a log, as
+// `csmplan run` does: a [Progress] takes the run's [runner.Event] values
+// (it is a [runner.Observer]) and prints one line per step, the waits and
+// the long-running actions in progress, the evidence of what failed, and
+// at the end the run's summary ([Progress.Summary]).
+//
+// Everything the package prints goes through [Printf], its output
+// boundary, which escapes the text that comes from outside (a runbook, a
+// server, a process) so that it cannot act on the terminal. The helpers
+// that cut text to a terminal's width ([Fit], [DisplayWidth]) and write
+// counts and durations ([Count], [Round]) are exported for the other
+// displays of the command line.
+//
+//	p := console.New(os.Stdout, console.Options{TTY: true, Plan: pl, Width: termWidth})
+//	stop := p.Ticker(time.Second)
+//	rep, err := runner.Run(ctx, pl, runner.Options{Observers: []runner.Observer{p}})
+//	stop()
+//	p.Summary(rep, os.Stderr)
+package console
 
 import (
 	"fmt"
@@ -12,42 +30,86 @@ import (
 	"github.com/csmplan/csmplan/runner"
 )
 
-// progress shows a run as it goes: one line per step with its number, title
+// Progress shows a run as it goes: one line per step with its number, title
 // and outcome; for a wait, what is waited for, the time against the timeout
 // and the last observed value; on failure, the evidence and the runbook
 // line. On a terminal the wait line is redrawn in place, cut to the
 // terminal's width; elsewhere (CI logs) lines are plain and a wait is
 // reported when what is observed changes, and at most every 10 checks
 // otherwise. An action attempt that runs long without an event (an
-// installer) is shown the same way by a ticker (tick): redrawn every
-// second on a terminal, a plain line every minute elsewhere.
+// installer) is shown the same way by a ticker ([Progress.Ticker]):
+// redrawn every second on a terminal, a plain line every minute elsewhere.
 //
-// Observe is called by the run's goroutine, tick by the ticker's, and the
-// approver's prompt holds the display (hold): a mutex orders them.
-type progress struct {
+// Observe is called by the run's goroutine, the ticker by its own, and an
+// approver's prompt holds the display ([Progress.Hold]): a mutex orders
+// them, and every method may be called from any goroutine.
+type Progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	color   bool
 	tty     bool
 	quiet   bool // only the run's start and summary, no step lines
 	file    string
-	builtin bool // the runbook is the built-in one (see noteBuiltin)
+	builtin bool // the runbook is the built-in one (see NoteBuiltin)
 	plan    *plan.Plan
 	live    bool // a line is drawn and must be cleared
 	lastObs map[string]string
 	polls   int
-	started time.Time
-	dry     bool
 	// width is the columns a line may take (0: no limit), asked at each
 	// redraw; reserve the columns taken before it (--timestamps).
 	width   func() int
 	reserve int
 	// act is the action attempt running, for tick; held says that the
 	// approver is asking the operator, and nothing is to be drawn.
-	act   *attemptLine
-	held  bool
-	every time.Duration // off a terminal, how often tick prints a line
-	now   func() time.Time
+	act        *attemptLine
+	held       bool
+	every      time.Duration // off a terminal, how often tick prints a line
+	now        func() time.Time
+	eventTimes bool // an attempt started at its event's Time (Options.EventTimes)
+}
+
+// Options shape a [Progress]. The zero value is a plain display for a log:
+// no colour, no redraws, no limit on a line's width.
+type Options struct {
+	// Color colours the marks, the outcomes and the summary with SGR codes.
+	Color bool
+	// TTY says that the writer is a terminal: the line of a wait or of a
+	// running action is redrawn in place, and a step's start is not
+	// printed. Off a terminal every line is a plain one.
+	TTY bool
+	// Plan is the plan being run: its Filename is the file of the
+	// FILE:LINE shown for a failed step or condition, and its steps' `with`
+	// name the target a running action is shown on. Nil: no file name, no
+	// target.
+	Plan *plan.Plan
+	// Builtin says that the plan is the built-in runbook, which is not a
+	// file the operator has: each FILE:LINE shown is followed by a note
+	// saying how to get one (see NoteBuiltin).
+	Builtin bool
+	// Quiet shows only the run's start, the actions' log lines and, on a
+	// terminal, what is being probed on a line redrawn in place: for a dry
+	// run that prints a table of its own at the end (`csmplan plan`).
+	Quiet bool
+	// Width returns the columns a redrawn line may take, asked at each
+	// redraw so that a resized terminal is followed; 0 is no limit. Nil:
+	// no limit.
+	Width func() int
+	// Reserve is the columns that the writer puts before each line (the
+	// time that --timestamps writes), taken off Width.
+	Reserve int
+	// Every is how often, off a terminal, a line is printed for an action
+	// attempt that runs long without saying anything. Zero: a minute.
+	Every time.Duration
+	// Now is the clock that running actions are measured by. Nil:
+	// time.Now.
+	Now func() time.Time
+	// EventTimes measures a running action from the Time of its
+	// AttemptStart event, instead of from when Observe received it: set
+	// it when the events arrive late, relayed from where the run is (a
+	// workflow's query), so that an action that started before they
+	// arrived shows how long it has really run. Now and the events' times
+	// must then come from clocks that agree.
+	EventTimes bool
 }
 
 // attemptLine is an action attempt in progress.
@@ -59,43 +121,64 @@ type attemptLine struct {
 	status              string        // on a terminal, the action's last passing status (ActionProgress)
 }
 
-func newProgress(w io.Writer, color, tty bool, p *plan.Plan) *progress {
-	return &progress{w: w, color: color, tty: tty, file: p.Filename, plan: p, lastObs: map[string]string{},
-		width: func() int { return 0 }, every: time.Minute, now: time.Now}
+var _ runner.Observer = (*Progress)(nil)
+
+// New returns a display of a run that prints on w, shaped by opts. It
+// prints nothing until it observes an event; call [Progress.Ticker] for the
+// line of a long-running action, and [Progress.Summary] when the run ends.
+func New(w io.Writer, opts Options) *Progress {
+	p := &Progress{w: w, color: opts.Color, tty: opts.TTY, quiet: opts.Quiet, plan: opts.Plan, builtin: opts.Builtin,
+		lastObs: map[string]string{}, width: opts.Width, reserve: opts.Reserve, every: opts.Every, now: opts.Now,
+		eventTimes: opts.EventTimes}
+	if opts.Plan != nil {
+		p.file = opts.Plan.Filename
+	}
+	if p.width == nil {
+		p.width = func() int { return 0 }
+	}
+	if p.every <= 0 {
+		p.every = time.Minute
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	return p
 }
 
 // paint escapes s and, with colours on, colours it with the SGR code.
-func (p *progress) paint(code, s string) ours {
+func (p *Progress) paint(code, s string) Ours {
 	s = termsafe.String(s)
 	if !p.color {
-		return ours(s)
+		return Ours(s)
 	}
-	return ours("\x1b[" + code + "m" + s + "\x1b[0m")
+	return Ours("\x1b[" + code + "m" + s + "\x1b[0m")
 }
 
 // clear erases a line drawn on a terminal.
-func (p *progress) clear() {
+func (p *Progress) clear() {
 	if p.live {
-		printf(p.w, "%s", ours("\r\x1b[K"))
+		Printf(p.w, "%s", Ours("\r\x1b[K"))
 		p.live = false
 	}
 }
 
 // draw redraws the live line on a terminal: escaped, and cut to the width
 // so that it never wraps (a wrapped line is not erased by the next redraw).
-func (p *progress) draw(line string) {
+func (p *Progress) draw(line string) {
 	p.clear()
 	width := p.width()
 	if width > 0 {
 		width = max(width-1-p.reserve, 10) // the last column makes some terminals wrap
 	}
-	printf(p.w, "%s", ours(fit(termsafe.String(line), width)))
+	Printf(p.w, "%s", Ours(Fit(termsafe.String(line), width)))
 	p.live = true
 }
 
-// hold stops drawing while the operator is asked something, and clears
-// the live line; the function it returns lets drawing go on.
-func (p *progress) hold() (release func()) {
+// Hold stops drawing while the operator is asked something, and clears
+// the live line; the function it returns lets drawing go on. Events
+// observed meanwhile are still printed: hold the display only while
+// nothing else prints (an approver asks while the run waits for it).
+func (p *Progress) Hold() (release func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
@@ -110,7 +193,7 @@ func (p *progress) hold() (release func()) {
 // tick shows the action attempt in progress, if there is one: on a
 // terminal its line is redrawn; elsewhere a plain line is printed each
 // time the attempt has run for another p.every.
-func (p *progress) tick() {
+func (p *Progress) tick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a := p.act
@@ -137,19 +220,23 @@ func (p *progress) tick() {
 		for a.next <= elapsed {
 			a.next += p.every
 		}
-		printf(p.w, "%s\n", line)
+		Printf(p.w, "%s\n", line)
 	}
 }
 
-// ticker calls tick every interval until stop is called. Off a terminal
-// it ticks at most every second, and tick prints every p.every.
-func (p *progress) ticker(interval time.Duration) (stop func()) {
-	return every(interval, p.tick)
+// Ticker shows the action attempt in progress every interval, until stop
+// is called: on a terminal its line ("[3/15]   running exec on primary: 12s
+// of 45m", or the action's last ActionProgress status) is redrawn; off a
+// terminal a plain line is printed each time the attempt has run for
+// another Options.Every, so an interval of a second or less suits both.
+// Stop returns once nothing more is drawn. In quiet mode nothing is shown.
+func (p *Progress) Ticker(interval time.Duration) (stop func()) {
+	return Every(interval, p.tick)
 }
 
-// every calls f every interval, on a goroutine of its own, until stop is
+// Every calls f every interval, on a goroutine of its own, until stop is
 // called; stop returns once f is no longer running.
-func every(interval time.Duration, f func()) (stop func()) {
+func Every(interval time.Duration, f func()) (stop func()) {
 	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(exited)
@@ -172,7 +259,7 @@ func every(interval time.Duration, f func()) (stop func()) {
 
 // target is the target the step's action is called with, as the runbook
 // writes it, or "".
-func (p *progress) target(index int) string {
+func (p *Progress) target(index int) string {
 	if p.plan == nil || index < 1 || index > len(p.plan.Steps) {
 		return ""
 	}
@@ -184,8 +271,10 @@ func (p *progress) target(index int) string {
 	return ""
 }
 
-// Observe implements runner.Observer.
-func (p *progress) Observe(e runner.Event) {
+// Observe shows an event of the run; it implements runner.Observer. Give
+// it every event of the run, in order, from RunStart on: relayed events
+// are shown as they come (set Options.EventTimes when they come late).
+func (p *Progress) Observe(e runner.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	num := fmt.Sprintf("[%d/%d]", e.Index, e.Count)
@@ -200,11 +289,9 @@ func (p *progress) Observe(e runner.Event) {
 }
 
 // show prints the event; p.mu is held.
-func (p *progress) show(e runner.Event, num string) {
+func (p *Progress) show(e runner.Event, num string) {
 	switch e.Kind {
 	case runner.RunStart:
-		p.started = e.Time
-		p.dry = e.DryRun
 		what := "Running"
 		if e.DryRun {
 			what = "Dry run of"
@@ -213,11 +300,11 @@ func (p *progress) show(e runner.Event, num string) {
 		if title == "" {
 			title = e.Runbook
 		}
-		printf(p.w, "%s %s (%s)\n", what, p.paint("1", title), ours(count(e.Count, "step")))
+		Printf(p.w, "%s %s (%s)\n", what, p.paint("1", title), Ours(Count(e.Count, "step")))
 	case runner.StepStart:
 		p.polls = 0
 		if !p.tty {
-			printf(p.w, "%s %s ...\n", num, e.Title)
+			Printf(p.w, "%s %s ...\n", num, e.Title)
 		}
 	case runner.WaitPoll:
 		p.polls++
@@ -229,7 +316,7 @@ func (p *progress) show(e runner.Event, num string) {
 				obs = "observed " + plan.Brief(e.Condition.Observed)
 			}
 		}
-		line := fmt.Sprintf("%s   waiting for %s: %s of %s, %s", num, e.Condition.Condition, round(e.Elapsed), round(e.Timeout), obs)
+		line := fmt.Sprintf("%s   waiting for %s: %s of %s, %s", num, e.Condition.Condition, Round(e.Elapsed), Round(e.Timeout), obs)
 		if p.tty {
 			p.draw(line)
 			return
@@ -237,7 +324,7 @@ func (p *progress) show(e runner.Event, num string) {
 		key := e.Step + "\x00" + e.Condition.Condition
 		if p.lastObs[key] != obs || p.polls%10 == 1 {
 			p.lastObs[key] = obs
-			printf(p.w, "%s\n", line)
+			Printf(p.w, "%s\n", line)
 		}
 	case runner.ActionProgress:
 		// A passing status: redrawn on a terminal, where tick keeps it;
@@ -251,30 +338,34 @@ func (p *progress) show(e runner.Event, num string) {
 			}
 			p.draw(line)
 		case a == nil:
-			printf(p.w, "%s\n", line)
+			Printf(p.w, "%s\n", line)
 		case p.now().Sub(a.start) >= a.next:
 			a.next = p.now().Sub(a.start) + p.every
-			printf(p.w, "%s\n", line)
+			Printf(p.w, "%s\n", line)
 		}
 	case runner.ActionLog:
 		if a := p.act; a != nil {
 			a.next = p.now().Sub(a.start) + p.every // the action said something: a line of its own is not due yet
 		}
 		p.clear()
-		printf(p.w, "%s   %s\n", num, e.Message)
+		Printf(p.w, "%s   %s\n", num, e.Message)
 	case runner.ActionInspect:
 		p.clear()
 		found := e.Message
 		if e.Error != "" {
-			found = "unknown (" + firstLine(e.Error) + ")"
+			found = "unknown (" + FirstLine(e.Error) + ")"
 		}
-		printf(p.w, "%s   the attempt the last run left behind: %s\n", num, found)
+		Printf(p.w, "%s   the attempt the last run left behind: %s\n", num, found)
 	case runner.AttemptStart:
-		p.act = &attemptLine{num: num, action: e.Message, target: p.target(e.Index), timeout: e.Timeout, start: p.now(), next: p.every}
+		start := p.now()
+		if p.eventTimes && !e.Time.IsZero() {
+			start = e.Time
+		}
+		p.act = &attemptLine{num: num, action: e.Message, target: p.target(e.Index), timeout: e.Timeout, start: start, next: p.every}
 	case runner.AttemptEnd:
 		if e.Error != "" {
 			p.clear()
-			printf(p.w, "%s   attempt %d of %s failed: %s\n", num, e.Attempt, e.Message, indent(e.Error, "        "))
+			Printf(p.w, "%s   attempt %d of %s failed: %s\n", num, e.Attempt, e.Message, Indent(e.Error, "        "))
 		}
 	case runner.StepEnd:
 		p.clear()
@@ -289,18 +380,18 @@ func (p *progress) show(e runner.Event, num string) {
 		case runner.WouldRun:
 			mark, code = "→", "36"
 		}
-		printf(p.w, "%s %s %s %s", num, p.paint(code, mark), e.Title, p.paint("2", "("+string(e.Outcome)))
+		Printf(p.w, "%s %s %s %s", num, p.paint(code, mark), e.Title, p.paint("2", "("+string(e.Outcome)))
 		if e.Elapsed >= time.Second {
-			printf(p.w, "%s", p.paint("2", ", "+round(e.Elapsed).String()))
+			Printf(p.w, "%s", p.paint("2", ", "+Round(e.Elapsed).String()))
 		}
-		printf(p.w, "%s\n", p.paint("2", ")"))
+		Printf(p.w, "%s\n", p.paint("2", ")"))
 		switch e.Outcome {
 		case runner.Skipped, runner.WouldSkip, runner.WouldRun, runner.Resumed:
 			if e.Message != "" && e.Message != "checks only" {
-				printf(p.w, "      %s\n", p.paint("2", e.Message))
+				Printf(p.w, "      %s\n", p.paint("2", e.Message))
 			}
 		case runner.Failed, runner.Blocked:
-			printf(p.w, "      at %s\n", runbookAt(p.file, e.Line, p.builtin))
+			Printf(p.w, "      at %s\n", runbookAt(p.file, e.Line, p.builtin))
 		}
 	case runner.ConditionEnd:
 		c := e.Condition
@@ -308,30 +399,30 @@ func (p *progress) show(e runner.Event, num string) {
 			return
 		}
 		p.clear()
-		printf(p.w, "%s   %s %s (%s:%d)\n", num, p.paint("31", string(c.Status)+":"), c.Condition, p.file, c.Line)
+		Printf(p.w, "%s   %s %s (%s:%d)\n", num, p.paint("31", string(c.Status)+":"), c.Condition, p.file, c.Line)
 		for _, u := range c.Unmet {
-			printf(p.w, "        %s\n", u)
+			Printf(p.w, "        %s\n", u)
 		}
 		if c.Error != "" {
-			printf(p.w, "        %s\n", firstLine(c.Error))
+			Printf(p.w, "        %s\n", FirstLine(c.Error))
 		}
 		if c.Diff != "" {
-			printf(p.w, "        diff (-expected +observed):\n")
+			Printf(p.w, "        diff (-expected +observed):\n")
 			for _, l := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
-				printf(p.w, "        %s\n", l)
+				Printf(p.w, "        %s\n", l)
 			}
 		}
 		if c.Polls > 1 {
-			printf(p.w, "        after waiting %s (%s)\n", round(c.Waited), ours(count(c.Polls, "check")))
+			Printf(p.w, "        after waiting %s (%s)\n", Round(c.Waited), Ours(Count(c.Polls, "check")))
 		}
 	case runner.UndoStart:
 		p.clear()
-		printf(p.w, "%s   rolling back: %s\n", num, e.Message)
+		Printf(p.w, "%s   rolling back: %s\n", num, e.Message)
 	case runner.UndoEnd:
 		if e.Error != "" {
-			printf(p.w, "%s   %s %s\n", num, p.paint("31", "undo failed:"), firstLine(e.Error))
+			Printf(p.w, "%s   %s %s\n", num, p.paint("31", "undo failed:"), FirstLine(e.Error))
 		} else {
-			printf(p.w, "%s   undone\n", num)
+			Printf(p.w, "%s   undone\n", num)
 		}
 	}
 }
@@ -339,7 +430,7 @@ func (p *progress) show(e runner.Event, num string) {
 // observeQuiet shows a dry run for plan, which prints a table at its end:
 // the run's start, the warnings of probes and, on a terminal, what is
 // being probed on a line redrawn in place.
-func (p *progress) observeQuiet(e runner.Event, num string) {
+func (p *Progress) observeQuiet(e runner.Event, num string) {
 	switch e.Kind {
 	case runner.RunStart, runner.ActionLog:
 		p.show(e, num)
@@ -356,9 +447,13 @@ func (p *progress) observeQuiet(e runner.Event, num string) {
 	}
 }
 
-// summary prints the final line: steps run, skipped, failed, total time;
-// and the run's error, if it failed, on errw (stderr).
-func (p *progress) summary(rep *runner.Report, errw io.Writer) {
+// Summary ends the display: it stops showing the attempt in progress,
+// clears the live line, and prints the final line ("Succeeded: 15 steps:
+// 12 succeeded, 3 skipped in 4m2s", counts by outcome and the run's
+// Duration) on the display's writer, and the run's error, if it failed,
+// on errw (stderr). A nil rep (the run did not start) prints nothing.
+// The ticker draws nothing after it; stop it all the same.
+func (p *Progress) Summary(rep *runner.Report, errw io.Writer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.act = nil
@@ -380,29 +475,31 @@ func (p *progress) summary(rep *runner.Report, errw io.Writer) {
 	add(rep.Count(runner.Failed), "failed")
 	add(rep.Count(runner.Cancelled), "cancelled")
 	add(rep.Count(runner.NotRun), "not run")
-	verdict := map[runner.Outcome]ours{runner.Succeeded: p.paint("32", "Succeeded"), runner.Failed: p.paint("31", "Failed"),
+	verdict := map[runner.Outcome]Ours{runner.Succeeded: p.paint("32", "Succeeded"), runner.Failed: p.paint("31", "Failed"),
 		runner.Cancelled: p.paint("33", "Interrupted"), runner.WouldRun: p.paint("36", "Dry run")}[rep.Outcome]
 	if verdict == "" {
-		verdict = ours(termsafe.String(string(rep.Outcome)))
+		verdict = Ours(termsafe.String(string(rep.Outcome)))
 	}
 	if rep.Outcome == runner.Failed && rep.DryRun {
 		verdict = p.paint("31", "Dry run: blocked")
 	}
-	printf(p.w, "%s: %s: %s in %s\n", verdict, ours(count(len(rep.Steps), "step")), strings.Join(parts, ", "), round(rep.Duration))
+	Printf(p.w, "%s: %s: %s in %s\n", verdict, Ours(Count(len(rep.Steps), "step")), strings.Join(parts, ", "), Round(rep.Duration))
 	if rep.Outcome == runner.Failed && rep.Error != "" {
-		printf(errw, "error: %s\n", indent(noteBuiltin(rep.Error, p.builtin), "  "))
+		Printf(errw, "error: %s\n", Indent(NoteBuiltin(rep.Error, p.builtin), "  "))
 	}
 }
 
-// count writes n things: "1 step", "2 steps".
-func count(n int, thing string) string {
+// Count writes n things: "1 step", "2 steps".
+func Count(n int, thing string) string {
 	if n == 1 {
 		return "1 " + thing
 	}
 	return fmt.Sprintf("%d %ss", n, thing)
 }
 
-func round(d time.Duration) time.Duration {
+// Round rounds a duration for people: to the second from a minute, to a
+// tenth of a second from a second, else to the millisecond.
+func Round(d time.Duration) time.Duration {
 	switch {
 	case d >= time.Minute:
 		return d.Round(time.Second)
@@ -412,10 +509,10 @@ func round(d time.Duration) time.Duration {
 	return d.Round(time.Millisecond)
 }
 
-// short writes a duration rounded as round does, without zero trailing
+// short writes a duration rounded as Round does, without zero trailing
 // units: 45m, 1h30m, 3m12s.
 func short(d time.Duration) string {
-	s := round(d).String()
+	s := Round(d).String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
 	}
@@ -425,14 +522,15 @@ func short(d time.Duration) string {
 	return s
 }
 
-// indent keeps the lines of s, an error of several lines (an installer's
+// Indent keeps the lines of s, an error of several lines (an installer's
 // last lines of stderr, several failures), with the lines after the first
 // indented by pad.
-func indent(s, pad string) block {
-	return block(strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad))
+func Indent(s, pad string) Block {
+	return Block(strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad))
 }
 
-func firstLine(s string) string {
+// FirstLine is the first line of s.
+func FirstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }

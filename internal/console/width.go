@@ -1,35 +1,10 @@
-package main
+package console
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
-
-// defaultWidth is the width of a terminal that does not say its own.
-const defaultWidth = 80
-
-// outputWidth is the number of columns that a line of the progress may
-// take: on a terminal, the terminal's width (TIOCGWINSZ), else $COLUMNS,
-// else 80; off a terminal, $COLUMNS when it is set, else 0 (no limit: a
-// log keeps whole lines). It is asked again at each redraw, so that a
-// resized terminal is followed.
-func outputWidth(e *env, f *os.File, tty bool) int {
-	if tty {
-		if n := termWidth(f); n > 0 {
-			return n
-		}
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(e.getenv("COLUMNS"))); err == nil && n > 0 {
-		return n
-	}
-	if tty {
-		return defaultWidth
-	}
-	return 0
-}
 
 // runeWidth is the number of columns r takes on a terminal: 0 for a
 // combining mark, 2 for a wide (East Asian or emoji) character, else 1.
@@ -47,9 +22,9 @@ func runeWidth(r rune) int {
 	return 1
 }
 
-// displayWidth is the number of columns s takes on a terminal. The SGR
-// sequences of the progress's colours (ESC [ ... m) take none.
-func displayWidth(s string) int {
+// DisplayWidth is the number of columns s takes on a terminal. The SGR
+// sequences of the displays' colours (ESC [ ... m) take none.
+func DisplayWidth(s string) int {
 	n := 0
 	for i := 0; i < len(s); {
 		if j := sgrEnd(s, i); j > i {
@@ -66,11 +41,11 @@ func displayWidth(s string) int {
 	return n
 }
 
-// fit cuts s to at most n columns, ending it with "…" when it was cut;
+// Fit cuts s to at most n columns, ending it with "…" when it was cut;
 // n <= 0 is no limit. SGR sequences are kept whole, and a reset closes a
 // cut coloured line.
-func fit(s string, n int) string {
-	if n <= 0 || displayWidth(s) <= n {
+func Fit(s string, n int) string {
+	if n <= 0 || DisplayWidth(s) <= n {
 		return s
 	}
 	var b strings.Builder
