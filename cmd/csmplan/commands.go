@@ -8,6 +8,7 @@ import (
 
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner/fleet"
 	"github.com/csmplan/csmplan/schema"
@@ -70,7 +71,7 @@ func validateFleet(e *env, file string) bool {
 		}
 		return false
 	}
-	printf(e.stdout, "ok  %s (a fleet of %s in %s)\n", file, ours(count(len(flt.Units), "unit")), ours(count(len(flt.Waves()), "wave")))
+	printf(e.stdout, "ok  %s (a fleet of %s in %s)\n", file, ours(console.Count(len(flt.Units), "unit")), ours(console.Count(len(flt.Waves()), "wave")))
 	return true
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/internal/termsafe"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
@@ -112,10 +113,10 @@ func (p *fleetProgress) unitEnd(name string, outcome runner.Outcome, reason stri
 	mark, code := outcomeMark(outcome)
 	text := fmt.Sprintf("[%s] %s %s", termsafe.String(name), p.paint(code, mark), p.paint(code, string(outcome)))
 	if started {
-		text += p.paint("2", " in "+round(p.now().Sub(r.start)).String())
+		text += p.paint("2", " in "+console.Round(p.now().Sub(r.start)).String())
 	}
 	if reason != "" && outcome != runner.Succeeded {
-		text += ": " + termsafe.String(firstLine(reason))
+		text += ": " + termsafe.String(console.FirstLine(reason))
 	}
 	if !started && p.tty {
 		return
@@ -152,9 +153,9 @@ func (p *fleetProgress) unitEvent(name string, e runner.Event) {
 		r.index, r.count, r.title, r.doing, r.observed = e.Index, e.Count, e.Title, "", ""
 	case runner.WaitPoll:
 		if c := e.Condition; c != nil {
-			r.doing = fmt.Sprintf("waiting for %s: %s of %s", c.Condition, round(e.Elapsed), round(e.Timeout))
+			r.doing = fmt.Sprintf("waiting for %s: %s of %s", c.Condition, console.Round(e.Elapsed), console.Round(e.Timeout))
 			if c.Error != "" {
-				r.observed = "error: " + firstLine(c.Error)
+				r.observed = "error: " + console.FirstLine(c.Error)
 			} else {
 				r.observed = "observed " + plan.Brief(c.Observed)
 			}
@@ -164,10 +165,10 @@ func (p *fleetProgress) unitEvent(name string, e runner.Event) {
 	case runner.ActionProgress:
 		r.doing = e.Message
 	case runner.ActionLog:
-		r.observed = firstLine(e.Message)
+		r.observed = console.FirstLine(e.Message)
 	case runner.AttemptEnd:
 		if e.Error != "" {
-			r.observed = "attempt failed: " + firstLine(e.Error)
+			r.observed = "attempt failed: " + console.FirstLine(e.Error)
 		}
 	case runner.StepEnd:
 		r.doing = ""
@@ -175,7 +176,7 @@ func (p *fleetProgress) unitEvent(name string, e runner.Event) {
 			mark, code := outcomeMark(e.Outcome)
 			text := fmt.Sprintf("[%s] [%d/%d] %s %s %s", termsafe.String(name), e.Index, e.Count, p.paint(code, mark), termsafe.String(e.Title), p.paint("2", "("+string(e.Outcome)+")"))
 			if e.Outcome == runner.Failed && e.Error != "" {
-				text += ": " + termsafe.String(firstLine(e.Error))
+				text += ": " + termsafe.String(console.FirstLine(e.Error))
 			}
 			printf(p.w, "%s\n", ours(text))
 		}
@@ -255,7 +256,7 @@ func (p *fleetProgress) draw() {
 		width = max(width-1, 10) // the last column makes some terminals wrap
 	}
 	for _, l := range p.table() {
-		printf(p.w, "%s\n", ours(fit(termsafe.String(l), width)))
+		printf(p.w, "%s\n", ours(console.Fit(termsafe.String(l), width)))
 		p.drawn++
 	}
 	p.dirty = false
@@ -278,7 +279,7 @@ func (p *fleetProgress) hold() (release func()) {
 // ticker redraws the table every interval until stop is called, which
 // clears it.
 func (p *fleetProgress) ticker(interval time.Duration) (stop func()) {
-	stopDrawing := every(interval, p.draw)
+	stopDrawing := console.Every(interval, p.draw)
 	return func() {
 		stopDrawing()
 		p.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/csmplan/csmplan/internal/console"
 )
 
 // TestTerminalFleetTable: on a terminal, a fleet shows a table redrawn in
@@ -37,7 +39,7 @@ func TestTerminalFleetTable(t *testing.T) {
 		if !strings.HasPrefix(s, "fleet: ") && !strings.HasPrefix(s, "  pair-") {
 			continue // a line printed once, not redrawn
 		}
-		if w := displayWidth(s); w >= cols {
+		if w := console.DisplayWidth(s); w >= cols {
 			t.Errorf("a line of %d columns on a terminal of %d: %q", w, cols, s)
 		}
 	}

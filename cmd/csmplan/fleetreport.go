@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/runner"
 	"github.com/csmplan/csmplan/runner/fleet"
 	"github.com/csmplan/csmplan/runner/record"
@@ -112,7 +113,7 @@ func durText(d time.Duration) string {
 	if d <= 0 {
 		return ""
 	}
-	return round(d).String()
+	return console.Round(d).String()
 }
 
 func outcomeCounts(rep *fleet.Report) string {
@@ -143,7 +144,7 @@ func fleetMarkdown(w *bytes.Buffer, f *fleet.Fleet, rep *fleet.Report, rows []fl
 	for _, r := range rows {
 		outcome := string(r.unit.Outcome)
 		if r.unit.Reason != "" && r.unit.Outcome != runner.Succeeded {
-			outcome += ": " + firstLine(r.unit.Reason)
+			outcome += ": " + console.FirstLine(r.unit.Reason)
 		}
 		link := ""
 		if r.link != "" {
@@ -166,7 +167,7 @@ func fleetHTML(w *bytes.Buffer, f *fleet.Fleet, rep *fleet.Report, rows []fleetR
 	for _, r := range rows {
 		outcome := string(r.unit.Outcome)
 		if r.unit.Reason != "" && r.unit.Outcome != runner.Succeeded {
-			outcome += ": " + firstLine(r.unit.Reason)
+			outcome += ": " + console.FirstLine(r.unit.Reason)
 		}
 		link := ""
 		if r.link != "" {

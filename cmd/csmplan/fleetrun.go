@@ -20,6 +20,7 @@ import (
 
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 	"github.com/csmplan/csmplan/runner/fleet"
@@ -259,7 +260,7 @@ func runStartedNone(rep *fleet.Report) bool {
 // before the fleet starts, to type yes.
 func confirmFleet(ctx context.Context, e *env, out io.Writer, f *fleet.Fleet) bool {
 	waves := f.Waves()
-	printf(out, "The fleet %s is about to run %s on %s in %s (max_parallel %d).\n%s", f.Name, f.Runbook.Name, ours(count(len(f.Units), "unit")), ours(count(len(waves), "wave")), max(1, f.Rollout.MaxParallel), ours(confirmPrompt))
+	printf(out, "The fleet %s is about to run %s on %s in %s (max_parallel %d).\n%s", f.Name, f.Runbook.Name, ours(console.Count(len(f.Units), "unit")), ours(console.Count(len(waves), "wave")), max(1, f.Rollout.MaxParallel), ours(confirmPrompt))
 	a, err := e.answer(ctx)
 	if err != nil || a != "yes" {
 		printf(out, "Not confirmed: the fleet stops here; it changed nothing.\n")
@@ -346,7 +347,7 @@ func fleetSummary(out, errw io.Writer, rep *fleet.Report, err error) {
 	if verdict == "" {
 		verdict = string(rep.Outcome)
 	}
-	printf(out, "Fleet %s: %s: %s: %s in %s\n", rep.Fleet, verdict, ours(count(len(rep.Units), "unit")), strings.Join(parts, ", "), round(rep.Duration))
+	printf(out, "Fleet %s: %s: %s: %s in %s\n", rep.Fleet, verdict, ours(console.Count(len(rep.Units), "unit")), strings.Join(parts, ", "), console.Round(rep.Duration))
 	var notes []string
 	reasons := map[string][]string{}
 	for _, u := range rep.Units {
@@ -371,10 +372,10 @@ func fleetSummary(out, errw io.Writer, rep *fleet.Report, err error) {
 		if len(names) > 5 {
 			list = strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
 		}
-		printf(out, "  not run (%s): %s\n", firstLine(k), list)
+		printf(out, "  not run (%s): %s\n", console.FirstLine(k), list)
 	}
 	if err != nil && rep.Outcome != runner.Cancelled {
-		printf(errw, "error: %s\n", indent(err.Error(), "  "))
+		printf(errw, "error: %s\n", console.Indent(err.Error(), "  "))
 	}
 }
 

@@ -2,58 +2,31 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/internal/termsafe"
 	"github.com/csmplan/csmplan/plan"
 )
 
 // Everything the command line prints goes through the functions of this
-// file, its output boundary. Their format strings are the program's own;
-// every argument is taken for text from outside (a runbook, a server, a
-// process, the command line) and shown with its control characters
-// escaped (package termsafe), on one line, unless it is marked:
-//
-//   - ours: the program's own text, such as a usage message, or text
-//     already escaped with the program's own ANSI colour codes around it
-//     (progress.paint): shown as it is;
-//   - block: several lines meant as such, newlines kept.
-//
-// Numbers are shown as they are.
+// file, its output boundary. Text is printed with printf, which is
+// console.Printf: its format strings are the program's own; every argument
+// is taken for text from outside (a runbook, a server, a process, the
+// command line) and shown with its control characters escaped (package
+// termsafe), on one line, unless it is marked ours (the program's own
+// text, colour codes included: shown as it is) or block (several lines
+// meant as such, newlines kept). Numbers are shown as they are.
 
 // ours is text the program made, colour codes included: shown as it is.
-type ours string
+type ours = console.Ours
 
 // block is text from outside of several lines: escaped, newlines kept.
-type block string
+type block = console.Block
 
 // printf writes to w like fmt.Fprintf, with every argument escaped as the
 // comment above says.
-func printf(w io.Writer, format string, args ...any) {
-	safe := make([]any, len(args))
-	for i, a := range args {
-		switch a := a.(type) {
-		case ours:
-			safe[i] = string(a)
-		case block:
-			safe[i] = termsafe.Text(string(a))
-		case int, int64, uint, uint64, float64, bool:
-			safe[i] = a
-		default:
-			safe[i] = escaped{a}
-		}
-	}
-	fmt.Fprintf(w, format, safe...)
-}
-
-// escaped formats a value with the verb and flags given, then escapes it.
-type escaped struct{ v any }
-
-// Format implements fmt.Formatter.
-func (x escaped) Format(f fmt.State, verb rune) {
-	io.WriteString(f, termsafe.String(fmt.Sprintf(fmt.FormatString(f, verb), x.v)))
-}
+func printf(w io.Writer, format string, args ...any) { console.Printf(w, format, args...) }
 
 // writeJSON writes an encoded JSON document (from encoding/json) with the
 // characters a terminal would act on written as JSON escapes.

@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/schema"
 )
 
@@ -213,7 +213,7 @@ func TestPlanTableFitsAndExplains(t *testing.T) {
 	r := cliEnv(t, t.TempDir(), []string{"COLUMNS=64"}, "plan", "--simulate")
 	r.want(t, exitOK, "stdout", "not checked: ", "after action: ", "simulator: invariants held (a dry run")
 	for _, line := range tableLines(r.stdout) {
-		if w := displayWidth(line); w > 64 {
+		if w := console.DisplayWidth(line); w > 64 {
 			t.Errorf("line of %d columns: %q", w, line)
 		}
 	}
@@ -292,36 +292,4 @@ func TestLongActionTicksOffTerminal(t *testing.T) {
 			t.Errorf("%d lines of the installer's wait in 2s, every 200ms: want at most 11:\n%s", n, r.stdout)
 		}
 	})
-}
-
-func TestShort(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{45 * time.Minute: "45m", 192 * time.Second: "3m12s", time.Hour: "1h",
-		90 * time.Minute: "1h30m", 2500 * time.Millisecond: "2.5s", 63 * time.Second: "1m3s"} {
-		if got := short(d); got != want {
-			t.Errorf("short(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
-func TestFit(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		s    string
-		n    int
-		want string
-	}{
-		{"hello", 10, "hello"},
-		{"hello world", 6, "hello…"},
-		{"日本語のテキスト", 7, "日本語…"},
-		{"e\u0301te\u0301 long", 5, "e\u0301te\u0301 …"},
-		{"\x1b[31mred text\x1b[0m", 4, "\x1b[31mred…\x1b[0m"},
-		{"anything", 0, "anything"},
-	}
-	for _, tt := range tests {
-		got := fit(tt.s, tt.n)
-		if got != tt.want || tt.n > 0 && displayWidth(got) > tt.n {
-			t.Errorf("fit(%q, %d) = %q (%d columns), want %q", tt.s, tt.n, got, displayWidth(got), tt.want)
-		}
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 )
@@ -48,7 +49,7 @@ undo.end, run.end. 'csmplan schema --events' prints their JSON Schema
 // JSON events and the log file, as observers.
 type display struct {
 	out, errw io.Writer
-	prog      *progress
+	prog      *console.Progress
 	observers []runner.Observer
 	// width is the columns a line may take (0: no limit).
 	width    func() int
@@ -57,8 +58,9 @@ type display struct {
 }
 
 // newDisplay sets up the output of a run or a dry run (cmd is run or
-// plan); close it when the run has ended.
-func newDisplay(e *env, cmd string, f *runFlags, p *plan.Plan) (*display, error) {
+// plan) of p, the built-in runbook when builtin is set; close it when the
+// run has ended.
+func newDisplay(e *env, cmd string, f *runFlags, p *plan.Plan, builtin bool) (*display, error) {
 	d := &display{out: e.stdout, errw: e.stderr, stopTick: func() {}}
 	tty := e.isTerminal() && !f.json
 	if f.json {
@@ -86,23 +88,23 @@ func newDisplay(e *env, cmd string, f *runFlags, p *plan.Plan) (*display, error)
 		}
 	}
 	d.width = func() int { return outputWidth(e, os.Stdout, tty) }
-	d.prog = newProgress(d.out, e.color() && !f.json, tty, p)
-	d.prog.quiet = cmd == "plan" // plan shows a table at the end instead
-	d.prog.width = d.width
+	opts := console.Options{Color: e.color() && !f.json, TTY: tty, Plan: p, Builtin: builtin,
+		Quiet: cmd == "plan", // plan shows a table at the end instead
+		Width: d.width, Every: f.tickEvery}
 	if f.timestamps {
-		d.prog.reserve = len(timestampLayout)
+		opts.Reserve = len(timestampLayout)
 	}
+	d.prog = console.New(d.out, opts)
 	d.observers = append(d.observers, d.prog)
 	interval := time.Second
 	if f.tickEvery > 0 {
-		d.prog.every = f.tickEvery
-		interval = min(f.tickEvery, interval) // off a terminal, tick prints every d.prog.every
+		interval = min(f.tickEvery, interval) // off a terminal, the ticker prints every f.tickEvery
 		if tty {
 			interval = f.tickEvery
 		}
 	}
-	if !d.prog.quiet {
-		d.stopTick = d.prog.ticker(interval)
+	if !opts.Quiet {
+		d.stopTick = d.prog.Ticker(interval)
 	}
 	return d, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/internal/termsafe"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
@@ -36,19 +37,19 @@ func writePlanTable(w io.Writer, p *plan.Plan, rep *runner.Report, width int) {
 		for j := range r {
 			r[j] = termsafe.String(r[j])
 		}
-		r[4] = fit(r[4], maxWhy)
+		r[4] = console.Fit(r[4], maxWhy)
 	}
 	widths := columnWidths(rows, width)
 	for _, r := range rows {
 		var b strings.Builder
 		for j, cell := range r {
-			cell = fit(cell, widths[j])
+			cell = console.Fit(cell, widths[j])
 			b.WriteString(cell)
 			if j < len(r)-1 {
-				b.WriteString(strings.Repeat(" ", widths[j]-displayWidth(cell)+2))
+				b.WriteString(strings.Repeat(" ", widths[j]-console.DisplayWidth(cell)+2))
 			}
 		}
-		printf(w, "%s\n", ours(fit(strings.TrimRight(b.String(), " "), width)))
+		printf(w, "%s\n", ours(console.Fit(strings.TrimRight(b.String(), " "), width)))
 	}
 	for _, l := range legend {
 		if seen[l.word] {
@@ -74,14 +75,14 @@ func wrap(s string, width int, indent string) []string {
 			line = word
 		case line == indent:
 			line += word
-		case displayWidth(line)+1+displayWidth(word) <= width:
+		case console.DisplayWidth(line)+1+console.DisplayWidth(word) <= width:
 			line += " " + word
 		default:
-			lines = append(lines, fit(line, width))
+			lines = append(lines, console.Fit(line, width))
 			line = indent + word
 		}
 	}
-	return append(lines, fit(line, width))
+	return append(lines, console.Fit(line, width))
 }
 
 // maxWhy is the most columns the WHY of a step takes.
@@ -101,7 +102,7 @@ func columnWidths(rows [][]string, width int) []int {
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for j, cell := range r {
-			widths[j] = max(widths[j], displayWidth(cell))
+			widths[j] = max(widths[j], console.DisplayWidth(cell))
 		}
 	}
 	if width <= 0 {

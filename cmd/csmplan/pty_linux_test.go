@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"golang.org/x/sys/unix"
 )
 
@@ -102,7 +103,7 @@ func TestTerminalRedrawsFitTheWidth(t *testing.T) {
 	for _, s := range segments(screen) {
 		s = strings.TrimPrefix(s, "\x1b[K")
 		if strings.Contains(s, "]   running ") || strings.Contains(s, "]   waiting for ") || strings.Contains(s, "]   still waiting ") {
-			if w := displayWidth(s); w >= cols {
+			if w := console.DisplayWidth(s); w >= cols {
 				t.Errorf("a redrawn line of %d columns on a terminal of %d: %q", w, cols, s)
 			}
 		}
@@ -130,7 +131,7 @@ func TestTerminalPlanShowsProbing(t *testing.T) {
 		if !strings.HasPrefix(s, "probing: ") && !slices.Contains(table, s) {
 			continue
 		}
-		if w := displayWidth(s); w > cols {
+		if w := console.DisplayWidth(s); w > cols {
 			t.Errorf("a line of %d columns on a terminal of %d: %q", w, cols, s)
 		}
 	}

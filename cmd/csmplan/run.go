@@ -16,6 +16,7 @@ import (
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
 	"github.com/csmplan/csmplan/actions/csm/csmtest"
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 )
@@ -148,7 +149,7 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 		defer j.Close()
 		opts.Journal = j
 	}
-	d, err := newDisplay(e, cmd, f, p)
+	d, err := newDisplay(e, cmd, f, p, len(rest) == 0)
 	if err != nil {
 		printf(e.stderr, "csmplan %s: %v\n", cmd, err)
 		return exitUsage
@@ -156,11 +157,10 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	defer d.close()
 	progressOut := d.out
 	// What a stop waits for is said first, before the events go out.
-	opts.Observers = append(opts.Observers, stoppingObserver(e, f.killGrace, d.prog.hold))
+	opts.Observers = append(opts.Observers, stoppingObserver(e, f.killGrace, d.prog.Hold))
 	opts.Observers = append(opts.Observers, d.observers...)
-	opts.Approver = approver(e, f.yes, progressOut, d.prog.hold)
-	opts.Confirm = confirmer(e, f, progressOut, d.prog.hold)
-	d.prog.builtin = len(rest) == 0
+	opts.Approver = approver(e, f.yes, progressOut, d.prog.Hold)
+	opts.Confirm = confirmer(e, f, progressOut, d.prog.Hold)
 	opts.Stop = ctx.Done() // the first signal; the second cancels rctx
 	rctx := runContext(ctx, e, f.killGrace)
 	endNotice := forcedNotice(rctx, e, f.killGrace)
@@ -170,13 +170,13 @@ func execute(ctx context.Context, e *env, cmd string, rest []string, f *runFlags
 	if err != nil && len(rep.Steps) == 0 && ctx.Err() == nil {
 		// The run did not start: its params or targets do not bind, or the
 		// journal belongs to another run. A usage error, not a failed run.
-		printf(e.stderr, "csmplan %s: %s\n", cmd, block(noteBuiltin(err.Error(), len(rest) == 0)))
+		printf(e.stderr, "csmplan %s: %s\n", cmd, block(console.NoteBuiltin(err.Error(), len(rest) == 0)))
 		return exitUsage
 	}
 	if f.dryRun {
 		writePlanTable(progressOut, p, rep, d.width())
 	}
-	d.prog.summary(rep, d.errw)
+	d.prog.Summary(rep, d.errw)
 	code = exitOK
 	switch {
 	case err == nil:

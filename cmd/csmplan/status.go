@@ -13,6 +13,7 @@ import (
 
 	"github.com/csmplan/csmplan"
 	"github.com/csmplan/csmplan/actions"
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 	"github.com/csmplan/csmplan/runner/record"
@@ -178,7 +179,7 @@ func writeStatus(e *env, rec *record.Record, journal string) {
 	printf(e.stdout, "next: step %s (%s)", next.ID, next.Title)
 	switch next.Outcome {
 	case runner.Failed:
-		printf(e.stdout, ": it failed: %s\n", indent(next.Reason, "  "))
+		printf(e.stdout, ": it failed: %s\n", console.Indent(next.Reason, "  "))
 		printf(e.stdout, "  a resume checks first whether it is done (its postconditions), then its preconditions, before running it again\n")
 	case record.Unfinished, runner.Cancelled:
 		printf(e.stdout, ": the run stopped in it")

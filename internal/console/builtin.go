@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"regexp"
@@ -19,14 +19,14 @@ var builtinRef = regexp.MustCompile(`(^|[^\w./-])(\(?)(` + regexp.QuoteMeta(csmp
 // runbookAt returns FILE:LINE for a line of the runbook, followed by
 // builtinNote when the runbook is the built-in one.
 func runbookAt(file string, line int, builtin bool) string {
-	return noteBuiltin(file+":"+strconv.Itoa(line), builtin)
+	return NoteBuiltin(file+":"+strconv.Itoa(line), builtin)
 }
 
-// noteBuiltin adds builtinNote to each FILE:LINE of the built-in runbook
+// NoteBuiltin adds builtinNote to each FILE:LINE of the built-in runbook
 // that msg cites, when the runbook is the built-in one:
 // "csm-upgrade.yaml:227 (NOTE)", or "(csm-upgrade.yaml:227, NOTE)" where
 // the place is already in parentheses.
-func noteBuiltin(msg string, builtin bool) string {
+func NoteBuiltin(msg string, builtin bool) string {
 	if !builtin {
 		return msg
 	}
