@@ -53,7 +53,9 @@ var (
 	// and, when they hold, the step succeeds without running the action
 	// again; otherwise the action runs again, unless its Inspector says it
 	// is in progress (ErrInProgress), or the step's retry attempts, which
-	// the lost one counts among, are spent.
+	// the lost one counts among, are spent. A lost attempt that the
+	// Inspector finds not done (it never took effect) does not count, up
+	// to three such in a step.
 	ErrActionLost = errors.New("action's attempt lost")
 )
 

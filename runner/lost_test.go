@@ -182,3 +182,25 @@ func TestExecChecksPreflight(t *testing.T) {
 		t.Errorf("calls (-want +got):\n%s", d)
 	}
 }
+
+// A lost attempt found not done never took effect: it does not count
+// among the step's attempts, up to three such; then the step fails.
+func TestLostAttemptNotDoneIsGivenBack(t *testing.T) {
+	t.Parallel()
+	x := &losingExec{lose: 1, inspection: actions.NotDone}
+	rep, _, err := run(t, lostKit(0), fmt.Sprintf(lostBook, 1), runner.Options{Exec: x})
+	if err != nil || rep.Steps[0].Outcome != runner.Succeeded {
+		t.Fatalf("one attempt, lost and not done: %v", err)
+	}
+	if d := cmp.Diff([]string{"act install#1", "inspect install", "act install#2"}, x.calls); d != "" {
+		t.Errorf("calls (-want +got):\n%s", d)
+	}
+	x = &losingExec{lose: 100, inspection: actions.NotDone}
+	_, _, err = run(t, lostKit(0), fmt.Sprintf(lostBook, 1), runner.Options{Exec: x})
+	if !errors.Is(err, runner.ErrActionLost) || !strings.Contains(err.Error(), "its attempts are spent") {
+		t.Fatalf("always lost: err = %v", err)
+	}
+	if n := strings.Count(strings.Join(x.calls, " "), "act install#"); n != 4 {
+		t.Errorf("%d attempts, want 4 (1, and 3 given back): %v", n, x.calls)
+	}
+}

@@ -475,7 +475,11 @@ func (r *run) step(ctx context.Context, i int, s *plan.Step, sr *StepReport) err
 	// A step that an earlier run left unfinished, or that failed, is done
 	// if its postconditions hold (see unfinished); an attempt that an
 	// Exec lost (ErrActionLost) is decided the same way, below.
-	from, lost := 0, error(nil) // the attempts made before one an Exec lost, and its error
+	// from: the attempts made before one an Exec lost, and lost its error;
+	// given: the lost attempts found not done, which do not count among
+	// the step's attempts (at most maxGiven: a worker that dies at each
+	// start does not loop forever).
+	from, lost, given := 0, error(nil), 0
 again:
 	if prev != nil && ins != actions.NotDone {
 		reason, err := r.unfinished(ctx, s, sr, ev, prev, ins, lost != nil)
@@ -531,7 +535,7 @@ again:
 				return fail(Failed, 0, err)
 			}
 		}
-		if lost != nil && from >= r.attempts(s) {
+		if lost != nil && from >= r.attempts(s)+given {
 			return fail(Failed, from, fmt.Errorf("%w: %w, and the step is not done: its attempts are spent", ErrAction, named(s.Action, lost)))
 		}
 		out, attempt, err := r.action(ctx, s, sr, ev, from)
@@ -545,6 +549,9 @@ again:
 			}
 			if ctx.Err() != nil {
 				return cancelled("while inspecting the action whose attempt was lost")
+			}
+			if ins == actions.NotDone && given < maxGiven {
+				given++ // it never took effect
 			}
 			goto again
 		}
@@ -676,6 +683,10 @@ func (r *run) call(s *plan.Step, args map[string]any, n int, ev func(Event)) *ac
 }
 
 // action runs the step's action with its timeout and retry policy.
+// maxGiven bounds the lost attempts of a step that, found not done, do
+// not count among its attempts.
+const maxGiven = 3
+
 // Attempts are numbered from from+1: from attempts were made before one
 // that an Exec lost (ErrActionLost), which ends the attempts at once.
 func (r *run) action(ctx context.Context, s *plan.Step, sr *StepReport, ev func(Event), from int) (map[string]any, int, error) {

@@ -46,7 +46,16 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 		printf(e.stderr, "csmplan sim: %v\n", err)
 		return exitUsage
 	}
-	pair, err := csmtest.NewPair(csmtest.Options{Standby: !*noDR, InstallTime: *installTime, Faults: faults, Version: *version, TargetVersion: *target})
+	installs := make(chan csmtest.Event, 64)
+	pair, err := csmtest.NewPair(csmtest.Options{Standby: !*noDR, InstallTime: *installTime, Faults: faults, Version: *version, TargetVersion: *target,
+		OnEvent: func(ev csmtest.Event) {
+			if ev.Kind == csmtest.EventInstallStart || ev.Kind == csmtest.EventInstallEnd || ev.Kind == csmtest.EventInstallFailed {
+				select {
+				case installs <- ev:
+				default: // the pair must not wait for the printing
+				}
+			}
+		}})
 	if err != nil {
 		printf(e.stderr, "csmplan sim: %v\n", err)
 		return exitUsage
@@ -84,7 +93,13 @@ func cmdSim(ctx context.Context, e *env, args []string) int {
 		printf(e.stdout, "params written to %s: upgrade it with 'csmplan run --params %s'\n", *paramsOut, *paramsOut)
 	}
 	printf(e.stdout, "Press Ctrl-C to stop.\n")
-	<-ctx.Done()
+	for ctx.Err() == nil {
+		select {
+		case ev := <-installs: // an operator sees the installers come and go
+			printf(e.stdout, "simulated pair: %s %s: %s\n", ev.Server, ev.Kind, ev.Detail)
+		case <-ctx.Done():
+		}
+	}
 	printf(e.stdout, "%s\n%s\n", loginSummary(pair), installSummary(pair))
 	printf(e.stdout, "%s\n%s\n%s\n", pair.WindowSummary(), finalState(pair), pair.InvariantsSummary())
 	return exitOK

@@ -315,7 +315,11 @@ func (p *Pair) event(s *Server, kind EventKind, detail string) {
 	if s != nil {
 		name = s.name
 	}
-	p.m.timeline = append(p.m.timeline, Event{Time: p.m.now, Server: name, Kind: kind, Detail: detail, Requests: p.m.requests})
+	e := Event{Time: p.m.now, Server: name, Kind: kind, Detail: detail, Requests: p.m.requests}
+	p.m.timeline = append(p.m.timeline, e)
+	if p.opts.OnEvent != nil {
+		p.opts.OnEvent(e)
+	}
 }
 
 func (p *Pair) violate(invariant, detail string) {

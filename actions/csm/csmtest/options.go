@@ -151,6 +151,10 @@ type Options struct {
 	Username, Password string
 	// InstallTime is how long the installer keeps the server down.
 	InstallTime time.Duration
+	// OnEvent, when set, is given each event of the pair's timeline as it
+	// happens (see Pair.Timeline), with the pair locked: it must not call
+	// the pair, nor block.
+	OnEvent func(Event)
 	// SyncTime is how long the relationship stays Synchronization Pending
 	// after the servers (re)connect.
 	SyncTime time.Duration
