@@ -1,7 +1,6 @@
 package interpreter
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -86,8 +85,10 @@ type FleetOptions struct {
 }
 
 // FleetResult is what the fleet workflow returns: the report that
-// fleet.Run would give, and its error message. It travels as JSON with
-// the units' reports' values typed (see Result).
+// fleet.Run would give, and its error message, but for the units' run
+// reports: a unit's row has none (its Report is nil), for the result of a
+// fleet of hundreds of units would pass Temporal's size limits. A unit's
+// report is the result of its own workflow, "<fleet ID>/<unit>".
 type FleetResult struct {
 	Report *fleet.Report
 	// Error is the message of the error fleet.Run would return, "" when
@@ -136,6 +137,10 @@ func NewFleetInput(f *fleet.Fleet, run Input, opts FleetOptions) (FleetInput, er
 	}
 	if run.Params != nil {
 		return FleetInput{}, fmt.Errorf("fleet %s: the run template has params: each unit's come from the fleet", f.Name)
+	}
+	run, err := run.Pack()
+	if err != nil {
+		return FleetInput{}, fmt.Errorf("fleet %s: %w", f.Name, err)
 	}
 	if run.Filename == "" {
 		run.Filename = f.Runbook.Filename
@@ -375,6 +380,9 @@ func (fs *fleetState) wave(n int, w []string) {
 		run := fs.in.Run
 		run.Params = u.Params
 		fut := workflow.ExecuteChildWorkflow(cctx, WorkflowName, run)
+		// One start per workflow task: each carries the runbook and its
+		// specs, and a task of many would pass Temporal's size limits.
+		_ = fut.GetChildWorkflowExecution().Get(fs.ctx, nil)
 		running++
 		fs.ids[name], fs.running[name] = id, true
 		workflow.Go(fs.disc, func(gctx workflow.Context) {
@@ -394,7 +402,7 @@ func (fs *fleetState) ended(wave int, name string, res Result, err error) {
 	row := fs.row(name)
 	switch {
 	case err == nil && res.Report != nil:
-		row.Report, row.Outcome = res.Report, res.Report.Outcome
+		row.Outcome = res.Report.Outcome // its report is its workflow's: the fleet's result stays small
 		if res.Error != "" {
 			row.Reason = res.Error
 			if row.Outcome == runner.Succeeded {
@@ -496,50 +504,4 @@ func (fs *fleetState) progress() FleetProgress {
 		p.Units[i] = st
 	}
 	return p
-}
-
-type wireFleetResult struct {
-	Report *fleet.Report
-	Error  string `json:",omitempty"`
-	// Runs are the units' reports by row, with their values typed; the
-	// rows of Report have none.
-	Runs []*Result `json:",omitempty"`
-}
-
-// MarshalJSON encodes the result with the values of the units' reports
-// typed.
-func (r FleetResult) MarshalJSON() ([]byte, error) {
-	w := wireFleetResult{Report: r.Report, Error: r.Error}
-	if r.Report != nil {
-		rep := *r.Report
-		rep.Units = make([]fleet.UnitReport, len(r.Report.Units))
-		w.Runs = make([]*Result, len(rep.Units))
-		for i, u := range r.Report.Units {
-			if u.Report != nil {
-				w.Runs[i] = &Result{Report: u.Report}
-			}
-			u.Report = nil
-			rep.Units[i] = u
-		}
-		w.Report = &rep
-	}
-	return json.Marshal(w)
-}
-
-// UnmarshalJSON decodes what MarshalJSON encoded.
-func (r *FleetResult) UnmarshalJSON(b []byte) error {
-	var w wireFleetResult
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	r.Report, r.Error = w.Report, w.Error
-	if r.Report == nil {
-		return nil
-	}
-	for i := range r.Report.Units {
-		if i < len(w.Runs) && w.Runs[i] != nil {
-			r.Report.Units[i].Report = w.Runs[i].Report
-		}
-	}
-	return nil
 }

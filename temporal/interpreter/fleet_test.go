@@ -346,6 +346,7 @@ func cmpOr(a, b string) string {
 // the kit's virtual clock by fleet.Run and on the workflows' by Temporal.
 var clockTimes = cmp.Options{
 	cmpopts.IgnoreFields(fleet.Report{}, "Duration"),
+	cmpopts.IgnoreFields(fleet.UnitReport{}, "Report"), // the units' workflows have them
 	cmpopts.IgnoreFields(runner.Report{}, "Duration"),
 	cmpopts.IgnoreFields(runner.StepReport{}, "Duration"),
 	cmpopts.IgnoreFields(runner.Attempt{}, "Duration"),
@@ -601,9 +602,6 @@ func TestFleetCancel(t *testing.T) {
 		t.Errorf("%d installs ran", n)
 	}
 	u01 := res.Report.Unit("u01")
-	if u01.Report == nil || u01.Report.Step("pause").Outcome == runner.Succeeded || u01.Report.Step("install").Outcome != runner.NotRun {
-		t.Errorf("u01: %+v: want its run's report, its pause cut short, no install", u01)
-	}
 	for _, name := range []string{"u02", "u03"} {
 		if u := res.Report.Unit(name); u.Outcome != runner.NotRun || u.Reason != "the fleet was stopped" {
 			t.Errorf("%s: %s, %q", name, u.Outcome, u.Reason)
@@ -611,7 +609,7 @@ func TestFleetCancel(t *testing.T) {
 	}
 	// The unit's run is cancelled, not failed, and so is the fleet, as
 	// with fleet.Run.
-	if u01.Outcome != runner.Cancelled || u01.Report == nil || u01.Report.Outcome != runner.Cancelled || res.Report.Outcome != runner.Cancelled {
+	if u01.Outcome != runner.Cancelled || u01.Report != nil || res.Report.Outcome != runner.Cancelled {
 		t.Errorf("u01 %s (%s); fleet %s: %s", u01.Outcome, u01.Reason, res.Report.Outcome, res.Error)
 	}
 }
@@ -637,6 +635,9 @@ func TestNewFleetInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	run.Filename = filepath.Join(dir, "rb.yaml")
+	if run, err = run.Pack(); err != nil {
+		t.Fatal(err)
+	}
 	host := func(h string) interpreter.Value { return interpreter.Value{K: "s", S: h} }
 	envRef := interpreter.SecretRef("env:CSMPLAN_PARAM_PASSWORD")
 	want := interpreter.FleetInput{Name: "test-fleet", Filename: filepath.Join(dir, "fleet.yaml"), Run: run,

@@ -73,6 +73,8 @@ type Input struct {
 	// postconditions waited for before it may run again. Zero:
 	// DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
+	// Packed, when set, holds Runbook, Actions and Probes (see Pack).
+	Packed []byte `json:",omitempty"`
 	// User and Host say who started the run, and where, in its journal
 	// (JournalQuery). Empty: "unknown".
 	User, Host string
@@ -178,6 +180,31 @@ func (ip *Interpreter) Run(ctx workflow.Context, in Input) (Result, error) {
 	return res, nil
 }
 
+// ParseInput parses the runbook of in as the workflow does: with the
+// specs that in carries, and the Validators of local's actions and probes
+// (nil: actions.Default()'s). A starter checks with it, before it starts
+// the workflow, that the workflow will accept its input.
+func ParseInput(in Input, local *actions.Registry) (*plan.Plan, error) {
+	if local == nil {
+		local = actions.Default()
+	}
+	p, _, err := parse(in, local)
+	return p, err
+}
+
+func parse(in Input, local *actions.Registry) (*plan.Plan, *actions.Registry, error) {
+	in, err := in.unpack()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := registry(in, local)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := plan.Parse(cmpOr(in.Filename, "runbook.yaml"), in.Runbook, plan.WithRegistry(reg))
+	return p, reg, err
+}
+
 // progressFrom answers ProgressQuery.
 func (st *state) progressFrom(since int) (*Progress, error) {
 	if since < 0 || since > len(st.events) {
@@ -216,11 +243,7 @@ func failed(name string, err error) Result {
 
 func (st *state) run(local *actions.Registry) Result {
 	in := st.in
-	reg, err := registry(in, local)
-	if err != nil {
-		return failed("", err)
-	}
-	p, err := plan.Parse(cmpOr(in.Filename, "runbook.yaml"), in.Runbook, plan.WithRegistry(reg))
+	p, reg, err := parse(in, local)
 	if err != nil {
 		return failed("", err)
 	}
