@@ -24,6 +24,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -192,6 +193,9 @@ type ports struct {
 	membership [4]int
 }
 
+// internalPorts is where the services' own ports are picked.
+var internalPorts = struct{ lo, hi int }{20000, 32768}
+
 // pickPorts checks that the frontend's port is free (or picks one for 0)
 // and picks free loopback ports for the other services. Every listener
 // stays open until all ports are chosen, so no two are the same. The
@@ -205,23 +209,44 @@ func pickPorts(ip string, frontend int) (ports, error) {
 			_ = l.Close()
 		}
 	}()
-	addr := net.JoinHostPort(ip, strconv.Itoa(frontend))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if frontend == 0 {
-			return p, fmt.Errorf("devserver: no free port for the frontend on %s: %w", ip, err)
-		}
-		return p, fmt.Errorf("devserver: the frontend's address %s is not free (is another server running?): %w", addr, err)
-	}
-	open = append(open, l)
-	p.frontend = l.Addr().(*net.TCPAddr).Port
 	free := func() (int, error) {
+		// Below the ephemeral range (32768 and up on Linux), at random:
+		// the server binds the ports after these listeners close, and a
+		// port of that range could meanwhile go to a connection, or to
+		// another server starting at the same time, which would make this
+		// one exit (the server's services exit the process when they
+		// cannot listen).
+		for range 64 {
+			port := internalPorts.lo + mrand.IntN(internalPorts.hi-internalPorts.lo)
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			if err == nil {
+				open = append(open, l)
+				return port, nil
+			}
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, fmt.Errorf("devserver: no free port on 127.0.0.1: %w", err)
 		}
 		open = append(open, l)
 		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+	var err error
+	if frontend == 0 && ip == "127.0.0.1" {
+		if p.frontend, err = free(); err != nil {
+			return p, err
+		}
+	} else {
+		addr := net.JoinHostPort(ip, strconv.Itoa(frontend))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			if frontend == 0 {
+				return p, fmt.Errorf("devserver: no free port for the frontend on %s: %w", ip, err)
+			}
+			return p, fmt.Errorf("devserver: the frontend's address %s is not free (is another server running?): %w", addr, err)
+		}
+		open = append(open, l)
+		p.frontend = l.Addr().(*net.TCPAddr).Port
 	}
 	for i := range p.grpc {
 		if p.grpc[i], err = free(); err != nil {
