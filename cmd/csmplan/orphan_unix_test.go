@@ -59,7 +59,7 @@ func TestResumeWaitsForAnOrphanInstaller(t *testing.T) {
 	}
 
 	r := cli(t, dir, append(args, "--resume")...)
-	r.want(t, exitOK, "stdout", "an installer still runs on the host (pid ", "the attempt the last run left behind: in progress",
+	r.want(t, exitOK, "stdout", "an installer still runs on the host (pid ", "the interrupted attempt, inspected: in progress",
 		"[7/15] ✓ Run the installer on the primary (succeeded", "\nSucceeded: 15 steps")
 	starts := map[string]int{}
 	for _, rec := range journalRecords(t, journal) {

@@ -46,7 +46,7 @@ func TestResumeTwiceInstallsOnce(t *testing.T) {
 	}
 
 	r := cli(t, dir, args...)
-	r.want(t, exitOK, "stdout", "[7/15]   the attempt the last run left behind: ", "[7/15] ✓ Run the installer on the primary (succeeded", "\nSucceeded: 15 steps")
+	r.want(t, exitOK, "stdout", "[7/15]   the interrupted attempt, inspected: ", "[7/15] ✓ Run the installer on the primary (succeeded", "\nSucceeded: 15 steps")
 	starts := map[string]int{}
 	for _, rec := range journalRecords(t, journal) {
 		if rec["type"] == "action.start" {

@@ -355,7 +355,7 @@ func (p *Progress) show(e runner.Event, num string) {
 		if e.Error != "" {
 			found = "unknown (" + FirstLine(e.Error) + ")"
 		}
-		Printf(p.w, "%s   the attempt the last run left behind: %s\n", num, found)
+		Printf(p.w, "%s   the interrupted attempt, inspected: %s\n", num, found)
 	case runner.AttemptStart:
 		start := p.now()
 		if p.eventTimes && !e.Time.IsZero() {

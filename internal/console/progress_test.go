@@ -89,8 +89,8 @@ func TestProgressInALog(t *testing.T) {
 	}{
 		{runner.Event{Kind: runner.RunStart, Runbook: "rb", Message: "The upgrade"}, "Running The upgrade (3 steps)\n"},
 		{runner.Event{Kind: runner.StepStart, Title: "Back up"}, "[1/3] Back up ...\n"},
-		{runner.Event{Kind: runner.ActionInspect, Message: "in progress"}, "[1/3]   the attempt the last run left behind: in progress\n"},
-		{runner.Event{Kind: runner.ActionInspect, Error: "no answer\nmore"}, "[1/3]   the attempt the last run left behind: unknown (no answer)\n"},
+		{runner.Event{Kind: runner.ActionInspect, Message: "in progress"}, "[1/3]   the interrupted attempt, inspected: in progress\n"},
+		{runner.Event{Kind: runner.ActionInspect, Error: "no answer\nmore"}, "[1/3]   the interrupted attempt, inspected: unknown (no answer)\n"},
 		{runner.Event{Kind: runner.AttemptStart, Message: "exec", Attempt: 1, Timeout: 45 * time.Minute}, ""},
 		{runner.Event{Kind: runner.ActionLog, Message: "copying \x1b[2J"}, "[1/3]   copying \\x1b[2J\n"},
 		{runner.Event{Kind: runner.ActionProgress, Message: "50%"}, ""}, // the log line said enough for a minute
