@@ -46,6 +46,20 @@ func (c *conn) add(fs *flag.FlagSet) {
 	fs.BoolVar(&c.verbose, "verbose", false, "log what the Temporal SDK says at info level (default: warnings only)")
 }
 
+// command is the command line of `csmplan-temporal VERB ... ID` with the
+// address and namespace of c when they are not the defaults: what the
+// operator types next.
+func (c *conn) command(verb, id string) string {
+	line := prog + " " + verb
+	if c.address != DefaultAddress {
+		line += " --address " + c.address
+	}
+	if c.namespace != "default" {
+		line += " --namespace " + c.namespace
+	}
+	return line + " " + id
+}
+
 // tlsConfig returns the TLS configuration the flags ask for; nil: plain.
 func (c *conn) tlsConfig(apiKey bool) (*tls.Config, error) {
 	if c.tlsCA == "" && c.tlsCert == "" && c.tlsKey == "" && c.tlsServerName == "" && !apiKey {

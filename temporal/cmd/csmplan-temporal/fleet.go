@@ -92,7 +92,7 @@ func runFleet(ctx context.Context, f *runFlags, pos []string, stdout, stderr io.
 		fmt.Fprintf(stdout, "%s\n", id)
 		return exitOK
 	}
-	ff := &fleetFollower{cl: cl, id: id, run: run, stdout: stdout, stderr: stderr, yes: f.yes, every: f.every,
+	ff := &fleetFollower{cl: cl, id: id, run: run, conn: &f.conn, stdout: stdout, stderr: stderr, yes: f.yes, every: f.every,
 		seen: map[string]runner.Outcome{}}
 	return ff.follow(ctx)
 }
@@ -106,6 +106,7 @@ type fleetFollower struct {
 	yes            bool
 	every          time.Duration
 	seen           map[string]runner.Outcome
+	conn           *conn
 	asked, silent  bool
 }
 
@@ -118,7 +119,7 @@ func (f *fleetFollower) follow(ctx context.Context) int {
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(f.stderr, "\ndetached: fleet workflow %s goes on in Temporal; see it with `%s status %s`\n", f.id, prog, f.id)
+			fmt.Fprintf(f.stderr, "\ndetached: fleet workflow %s goes on in Temporal; see it with `%s`\n", f.id, f.conn.command("status", f.id))
 			return exitInterrupted
 		case err := <-done:
 			if err != nil {
@@ -159,7 +160,7 @@ func (f *fleetFollower) poll(ctx context.Context) {
 			fmt.Fprintf(f.stdout, "approved (--yes): %s\n", pr.Prompt)
 			return
 		}
-		fmt.Fprintf(f.stderr, "the fleet waits for approval: %s\n  answer with `%s approve %s` (or --refuse)\n", pr.Prompt, prog, f.id)
+		fmt.Fprintf(f.stderr, "the fleet waits for approval: %s\n  answer with `%s` (or --refuse)\n", pr.Prompt, f.conn.command("approve", f.id))
 	}
 }
 
@@ -218,7 +219,7 @@ func fleetProgress(ctx context.Context, cl client.Client, id string) (*interpret
 }
 
 // fleetStatus prints the units of the fleet workflow id.
-func fleetStatus(ctx context.Context, cl client.Client, id string, stdout, stderr io.Writer) int {
+func fleetStatus(ctx context.Context, c *conn, cl client.Client, id string, stdout, stderr io.Writer) int {
 	pr, err := fleetProgress(ctx, cl, id)
 	if err != nil {
 		return fail(stderr, "status", exitFailed, fmt.Errorf("no worker answers its query: %w", err))
@@ -242,7 +243,7 @@ func fleetStatus(ctx context.Context, cl client.Client, id string, stdout, stder
 		fmt.Fprintf(stdout, "%s\n", line)
 	}
 	if pr.Waiting != "" {
-		fmt.Fprintf(stdout, "waiting for approval: %s (answer: %s approve %s)\n", pr.Prompt, prog, id)
+		fmt.Fprintf(stdout, "waiting for approval: %s (answer: %s)\n", pr.Prompt, c.command("approve", id))
 	}
 	return exitOK
 }

@@ -37,6 +37,7 @@ type follower struct {
 	stdin          *bufio.Reader
 	every          time.Duration
 	attach         string // the command line that attaches again
+	conn           *conn
 
 	disp   *console.Progress
 	next   int             // the index of the next event to ask for
@@ -72,8 +73,8 @@ func (f *follower) follow(ctx context.Context) int {
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(f.stderr, "\ndetached: workflow %s goes on in Temporal. Follow it again with the same command (%s), see it with `%s status %s`, stop it with `%s cancel %s`\n",
-				f.id, f.attach, prog, f.id, prog, f.id)
+			fmt.Fprintf(f.stderr, "\ndetached: workflow %s goes on in Temporal. Follow it again with the same command (%s), see it with `%s`, stop it with `%s`\n",
+				f.id, f.attach, f.conn.command("status", f.id), f.conn.command("cancel", f.id))
 			return exitInterrupted
 		case e := <-done:
 			if e.err != nil {
@@ -165,7 +166,7 @@ func (f *follower) approve(ctx context.Context, req actions.ApprovalRequest) {
 	f.asked[req.Step] = true
 	answer := f.yes
 	if !f.yes && !f.tty {
-		fmt.Fprintf(f.stderr, "step %s waits for approval: %s\n  answer with `%s approve %s --step %s` (or --refuse)\n", req.Step, req.Prompt, prog, f.id, req.Step)
+		fmt.Fprintf(f.stderr, "step %s waits for approval: %s\n  answer with `%s` (or --refuse)\n", req.Step, req.Prompt, f.conn.command("approve --step "+req.Step, f.id))
 		return
 	}
 	if !f.yes {
@@ -190,6 +191,6 @@ func (f *follower) end(res interpreter.Result) int {
 		return exitCode(res.Report)
 	}
 	f.disp.Summary(res.Report, f.stderr)
-	fmt.Fprintf(f.stdout, "change record: %s report %s\n", prog, f.id)
+	fmt.Fprintf(f.stdout, "change record: %s\n", f.conn.command("report", f.id))
 	return exitCode(res.Report)
 }

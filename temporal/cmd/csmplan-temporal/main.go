@@ -113,7 +113,7 @@ Commands:
 		fmt.Fprintf(w, "  %-8s %-12s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintf(w, `
-Try it on this machine (three terminals):
+Try it on this machine, each in a terminal of its own:
   %[1]s dev
   %[1]s worker
   csmplan sim --params-out /tmp/pair.yaml   # then: %[1]s run --params /tmp/pair.yaml

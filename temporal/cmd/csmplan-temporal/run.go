@@ -139,7 +139,7 @@ Ctrl-C detaches: the run goes on in Temporal.`, stderr)
 		fmt.Fprintf(stdout, "%s\n", id)
 		return exitOK
 	}
-	fl := &follower{cl: cl, id: id, run: run, p: p, stdout: stdout, stderr: stderr, json: f.json, yes: f.yes, tty: tty,
+	fl := &follower{cl: cl, id: id, run: run, p: p, conn: &f.conn, stdout: stdout, stderr: stderr, json: f.json, yes: f.yes, tty: tty,
 		stdin: stdin, every: f.every, attach: fmt.Sprintf("%s run %s", prog, strings.Join(args, " "))}
 	return fl.follow(ctx)
 }

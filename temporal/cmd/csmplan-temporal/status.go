@@ -57,18 +57,18 @@ for, and its outcome once it has ended.`, stderr)
 	}
 	fmt.Fprintf(stdout, "task queue %s, namespace %s at %s\n", info.GetTaskQueue(), c.namespace, c.address)
 	if info.GetType().GetName() == interpreter.FleetWorkflowName {
-		return fleetStatus(ctx, cl, id, stdout, stderr)
+		return fleetStatus(ctx, &c, cl, id, stdout, stderr)
 	}
 	events, waiting, err := allEvents(ctx, cl, id)
 	if err != nil {
 		fmt.Fprintf(stdout, "where it stands: no worker answers its query (%s); start a worker of task queue %s\n", firstLine(err.Error()), info.GetTaskQueue())
 		return exitFailed
 	}
-	for _, line := range standing(events, waiting) {
+	for _, line := range standing(events, waiting, func(verb string) string { return c.command(verb, id) }) {
 		fmt.Fprintf(stdout, "%s\n", line)
 	}
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		fmt.Fprintf(stdout, "change record: %s report %s\n", prog, id)
+		fmt.Fprintf(stdout, "change record: %s\n", c.command("report", id))
 	}
 	return exitOK
 }
@@ -97,7 +97,7 @@ func allEvents(ctx context.Context, cl client.Client, id string) ([]runner.Event
 }
 
 // standing says, from a run's events, where it stands.
-func standing(events []runner.Event, pr *interpreter.Progress) []string {
+func standing(events []runner.Event, pr *interpreter.Progress, command func(verb string) string) []string {
 	var (
 		runbook          string
 		step, act, cond  *runner.Event
@@ -150,7 +150,7 @@ func standing(events []runner.Event, pr *interpreter.Progress) []string {
 		lines = append(lines, line)
 	}
 	if pr != nil && pr.Waiting != nil {
-		lines = append(lines, fmt.Sprintf("waiting for approval of step %s: %s (answer: %s approve ID --step %s)", pr.Waiting.Step, pr.Waiting.Prompt, prog, pr.Waiting.Step))
+		lines = append(lines, fmt.Sprintf("waiting for approval of step %s: %s (answer: %s)", pr.Waiting.Step, pr.Waiting.Prompt, command("approve --step "+pr.Waiting.Step)))
 	}
 	return lines
 }
