@@ -124,10 +124,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	logger := newLogger(cfg.Log)
 
-	ports, err := pickPorts(cfg.IP, cfg.Port)
+	ports, release, err := pickPorts(cfg.IP, cfg.Port)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(ports.frontend))
 
 	sqlConf, err := prepareDB(cfg.DBFile, cfg.Namespaces)
@@ -144,6 +145,7 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: the claim mapper: %w", err)
 	}
+	release() // just before the services listen on them, as they are built
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -197,16 +199,23 @@ type ports struct {
 var internalPorts = struct{ lo, hi int }{20000, 32768}
 
 // pickPorts checks that the frontend's port is free (or picks one for 0)
-// and picks free loopback ports for the other services. Every listener
-// stays open until all ports are chosen, so no two are the same. The
-// server itself exits the process when it cannot listen, so this check is
-// what turns a port in use into an error.
-func pickPorts(ip string, frontend int) (ports, error) {
-	var p ports
+// and picks free loopback ports for the other services. It keeps every
+// port's listener open until release is called, so no two ports are the
+// same and no other process takes one while the server is being built;
+// release just before the services listen. The server itself exits the
+// process when it cannot listen, so this check is what turns a port in use
+// into an error. release may be called more than once.
+func pickPorts(ip string, frontend int) (p ports, release func(), err error) {
 	var open []net.Listener
-	defer func() {
+	closeAll := func() {
 		for _, l := range open {
 			_ = l.Close()
+		}
+		open = nil
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
 		}
 	}()
 	free := func() (int, error) {
@@ -231,34 +240,33 @@ func pickPorts(ip string, frontend int) (ports, error) {
 		open = append(open, l)
 		return l.Addr().(*net.TCPAddr).Port, nil
 	}
-	var err error
 	if frontend == 0 && ip == "127.0.0.1" {
 		if p.frontend, err = free(); err != nil {
-			return p, err
+			return p, nil, err
 		}
 	} else {
 		addr := net.JoinHostPort(ip, strconv.Itoa(frontend))
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			if frontend == 0 {
-				return p, fmt.Errorf("devserver: no free port for the frontend on %s: %w", ip, err)
+				return p, nil, fmt.Errorf("devserver: no free port for the frontend on %s: %w", ip, err)
 			}
-			return p, fmt.Errorf("devserver: the frontend's address %s is not free (is another server running?): %w", addr, err)
+			return p, nil, fmt.Errorf("devserver: the frontend's address %s is not free (is another server running?): %w", addr, err)
 		}
 		open = append(open, l)
 		p.frontend = l.Addr().(*net.TCPAddr).Port
 	}
 	for i := range p.grpc {
 		if p.grpc[i], err = free(); err != nil {
-			return p, err
+			return p, nil, err
 		}
 	}
 	for i := range p.membership {
 		if p.membership[i], err = free(); err != nil {
-			return p, err
+			return p, nil, err
 		}
 	}
-	return p, nil
+	return p, closeAll, nil
 }
 
 // prepareDB returns the SQLite configuration of file ("" = in memory),

@@ -83,7 +83,8 @@ func startWorker(t *testing.T, c client.Client, queue string) {
 
 func TestInMemoryServerRunsAWorkflow(t *testing.T) {
 	t.Parallel()
-	s := start(t, devserver.Config{})
+	var log syncBuffer
+	s := start(t, devserver.Config{Log: &log})
 	host, _, err := net.SplitHostPort(s.Address())
 	if err != nil || host != "127.0.0.1" {
 		t.Fatalf("Address() = %q, want 127.0.0.1:PORT", s.Address())
@@ -103,6 +104,16 @@ func TestInMemoryServerRunsAWorkflow(t *testing.T) {
 	}
 	if got != "hello dev" {
 		t.Errorf("the workflow's result = %q, want %q", got, "hello dev")
+	}
+
+	// The services' chatter while they stop (the worker still polls) is
+	// not logged.
+	before := log.String()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if after := log.String(); after != before {
+		t.Errorf("log lines written while stopping:\n%s", after[len(before):])
 	}
 }
 
@@ -236,4 +247,10 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
