@@ -60,6 +60,11 @@ func TestEndToEndFleet(t *testing.T) {
 	if !strings.Contains(sim.output(), "simulator: invariants held on 3 pairs") {
 		t.Errorf("simulator: %v", sim)
 	}
+	// A unit's record is its own workflow's.
+	rep := start(t, ctx, t.TempDir(), temporalBin, "report", "--address", args[2], id[1]+"/pair-002")
+	if code := rep.exitCode(); code != exitOK || !strings.Contains(rep.output(), "# Change record: csm-upgrade (succeeded)") || !strings.Contains(rep.output(), "Run the installer on the secondary") {
+		t.Errorf("the report of a unit: exit %d: %v", code, rep)
+	}
 }
 
 // BenchmarkFleetOfPairs times the upgrade of a fleet of simulated pairs

@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 	"github.com/csmplan/csmplan/runner/record"
+	"github.com/csmplan/csmplan/temporal/csmworker"
 	"github.com/csmplan/csmplan/temporal/interpreter"
 )
 
@@ -241,8 +241,10 @@ func workflowRecord(ctx context.Context, cl client.Client, id string) (*record.R
 		return nil, err
 	}
 	rec := record.FromJournal(log)
-	if p, err := plan.Parse(in.Filename, in.Runbook); err == nil {
-		rec.Complete(p)
+	if reg, err := csmworker.Registry(); err == nil {
+		if p, err := interpreter.ParseInput(*in, reg); err == nil {
+			rec.Complete(p)
+		}
 	}
 	return rec, nil
 }
