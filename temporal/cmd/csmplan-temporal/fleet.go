@@ -71,27 +71,12 @@ func runFleet(ctx context.Context, f *runFlags, pos []string, stdout, stderr io.
 		sum := sha256.Sum256(b)
 		id = "csmplan-fleet-" + strings.Trim(unsafeID.ReplaceAllString(fl.Name, "-"), "-") + "-" + hex.EncodeToString(sum[:])[:12]
 	}
-	cl, err := f.dial(ctx, stderr)
-	if err != nil {
-		return fail(stderr, "run", exitFailed, err)
+	cl, run, code, ok := f.launch(ctx, "fleet workflow", id, fmt.Sprintf(": %d units", len(in.Units)), interpreter.FleetWorkflowName, in,
+		func() error { return nil }, stdout, stderr)
+	if !ok {
+		return code
 	}
 	defer cl.Close()
-	run, started, err := startOrAttach(ctx, cl, id, f.queue, interpreter.FleetWorkflowName, in, func() error { return nil })
-	if err != nil {
-		if ctx.Err() != nil {
-			return exitInterrupted
-		}
-		return fail(stderr, "run", exitFailed, err)
-	}
-	verb := "attached to"
-	if started {
-		verb = "started"
-	}
-	fmt.Fprintf(stderr, "%s fleet workflow %s: %d units (task queue %s, namespace %s at %s)\n", verb, id, len(in.Units), f.queue, f.namespace, f.address)
-	if f.detach {
-		fmt.Fprintf(stdout, "%s\n", id)
-		return exitOK
-	}
 	ff := &fleetFollower{cl: cl, id: id, run: run, conn: &f.conn, stdout: stdout, stderr: stderr, yes: f.yes, every: f.every,
 		seen: map[string]runner.Outcome{}}
 	return ff.follow(ctx)

@@ -111,37 +111,50 @@ Ctrl-C detaches: the run goes on in Temporal.`, stderr)
 	if id == "" {
 		id = workflowID(p.Name, in)
 	}
-	cl, err := f.dial(ctx, stderr)
-	if err != nil {
-		return fail(stderr, "run", exitFailed, err)
-	}
-	defer cl.Close()
 	stdin := bufio.NewReader(os.Stdin)
 	tty := isTerminal(os.Stdout) && isTerminal(os.Stdin)
-	run, started, err := startOrAttach(ctx, cl, id, f.queue, interpreter.WorkflowName, in, func() error {
+	cl, run, code, ok := f.launch(ctx, "workflow", id, "", interpreter.WorkflowName, in, func() error {
 		if f.yes || f.dryRun || !tty {
 			return nil
 		}
 		return confirm(p, reg, stdin, stdout)
-	})
+	}, stdout, stderr)
+	if !ok {
+		return code
+	}
+	defer cl.Close()
+	fl := &follower{cl: cl, id: id, run: run, p: p, conn: &f.conn, stdout: stdout, stderr: stderr, json: f.json, yes: f.yes, tty: tty,
+		stdin: stdin, every: f.every, attach: fmt.Sprintf("%s run %s", prog, strings.Join(args, " "))}
+	return fl.follow(ctx)
+}
+
+// launch dials, starts the workflow id (after ask) or attaches to it, and
+// says which on stderr. ok is false when the command ends there, with
+// code: an error, or --detach (the id on stdout). The caller closes cl.
+func (f *runFlags) launch(ctx context.Context, kind, id, more, workflow string, in any, ask func() error, stdout, stderr io.Writer) (cl client.Client, run client.WorkflowRun, code int, ok bool) {
+	cl, err := f.dial(ctx, stderr)
 	if err != nil {
+		return nil, nil, fail(stderr, "run", exitFailed, err), false
+	}
+	run, started, err := startOrAttach(ctx, cl, id, f.queue, workflow, in, ask)
+	if err != nil {
+		cl.Close()
 		if ctx.Err() != nil {
-			return exitInterrupted
+			return nil, nil, exitInterrupted, false
 		}
-		return fail(stderr, "run", exitFailed, err)
+		return nil, nil, fail(stderr, "run", exitFailed, err), false
 	}
 	verb := "attached to"
 	if started {
 		verb = "started"
 	}
-	fmt.Fprintf(stderr, "%s workflow %s (task queue %s, namespace %s at %s)\n", verb, id, f.queue, f.namespace, f.address)
+	fmt.Fprintf(stderr, "%s %s %s%s (task queue %s, namespace %s at %s)\n", verb, kind, id, more, f.queue, f.namespace, f.address)
 	if f.detach {
+		cl.Close()
 		fmt.Fprintf(stdout, "%s\n", id)
-		return exitOK
+		return nil, nil, exitOK, false
 	}
-	fl := &follower{cl: cl, id: id, run: run, p: p, conn: &f.conn, stdout: stdout, stderr: stderr, json: f.json, yes: f.yes, tty: tty,
-		stdin: stdin, every: f.every, attach: fmt.Sprintf("%s run %s", prog, strings.Join(args, " "))}
-	return fl.follow(ctx)
+	return cl, run, 0, true
 }
 
 // input makes the workflow's Input.

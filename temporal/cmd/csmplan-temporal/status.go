@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,23 +21,39 @@ import (
 	"github.com/csmplan/csmplan/temporal/interpreter"
 )
 
+// oneID parses the flags of a command that takes one WORKFLOW-ID, runs
+// check (a usage error: exit 2), and dials. ok is false when the command
+// ends there, with code; the caller closes cl.
+func oneID(ctx context.Context, fs *flag.FlagSet, c *conn, args []string, check func() error, stdout, stderr io.Writer) (cl client.Client, id string, code int, ok bool) {
+	name := strings.TrimPrefix(fs.Name(), prog+" ")
+	pos, code, ok := parse(fs, args, stdout)
+	if !ok {
+		return nil, "", code, false
+	}
+	if len(pos) != 1 {
+		return nil, "", fail(stderr, name, exitUsage, errors.New("want one WORKFLOW-ID")), false
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, "", fail(stderr, name, exitUsage, err), false
+		}
+	}
+	cl, err := c.dial(ctx, stderr)
+	if err != nil {
+		return nil, "", fail(stderr, name, exitFailed, err), false
+	}
+	return cl, pos[0], 0, true
+}
+
 // cmdStatus runs `csmplan-temporal status WORKFLOW-ID`.
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("status", "WORKFLOW-ID", `Say where a run stands: the workflow's state, the step it is at, what it waits
 for, and its outcome once it has ended.`, stderr)
 	var c conn
 	c.add(fs)
-	pos, code, ok := parse(fs, args, stdout)
+	cl, id, code, ok := oneID(ctx, fs, &c, args, nil, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return fail(stderr, "status", exitUsage, errors.New("want one WORKFLOW-ID"))
-	}
-	id := pos[0]
-	cl, err := c.dial(ctx, stderr)
-	if err != nil {
-		return fail(stderr, "status", exitFailed, err)
 	}
 	defer cl.Close()
 	d, err := cl.DescribeWorkflowExecution(ctx, id, "")
@@ -177,26 +194,17 @@ a self-contained HTML page).`, stderr)
 	c.add(fs)
 	format := fs.String("format", "", "md, json or html (default: from -o's extension, else md)")
 	out := fs.String("o", "", "write to `FILE` (default: stdout)")
-	pos, code, ok := parse(fs, args, stdout)
+	f := record.Markdown
+	cl, id, code, ok := oneID(ctx, fs, &c, args, func() (err error) {
+		if *format != "" {
+			f, err = record.ParseFormat(*format)
+		} else if of, ok := record.FormatOf(*out); ok {
+			f = of
+		}
+		return err
+	}, stdout, stderr)
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return fail(stderr, "report", exitUsage, errors.New("want one WORKFLOW-ID"))
-	}
-	id := pos[0]
-	f := record.Markdown
-	if *format != "" {
-		var err error
-		if f, err = record.ParseFormat(*format); err != nil {
-			return fail(stderr, "report", exitUsage, err)
-		}
-	} else if of, ok := record.FormatOf(*out); ok {
-		f = of
-	}
-	cl, err := c.dial(ctx, stderr)
-	if err != nil {
-		return fail(stderr, "report", exitFailed, err)
 	}
 	defer cl.Close()
 	rec, err := workflowRecord(ctx, cl, id)
@@ -282,20 +290,13 @@ with --refuse, which fails the step.`, stderr)
 	c.add(fs)
 	step := fs.String("step", "", "the `ID` of the step answered (default: the one the run waits for)")
 	refuse := fs.Bool("refuse", false, "refuse the step instead of approving it")
-	pos, code, ok := parse(fs, args, stdout)
+	cl, id, code, ok := oneID(ctx, fs, &c, args, nil, stdout, stderr)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		return fail(stderr, "approve", exitUsage, errors.New("want one WORKFLOW-ID"))
-	}
-	cl, err := c.dial(ctx, stderr)
-	if err != nil {
-		return fail(stderr, "approve", exitFailed, err)
-	}
 	defer cl.Close()
-	if err := cl.SignalWorkflow(ctx, pos[0], "", interpreter.ApproveSignal, interpreter.Approval{Step: *step, Approve: !*refuse}); err != nil {
-		return fail(stderr, "approve", exitFailed, fmt.Errorf("workflow %s: %w", pos[0], err))
+	if err := cl.SignalWorkflow(ctx, id, "", interpreter.ApproveSignal, interpreter.Approval{Step: *step, Approve: !*refuse}); err != nil {
+		return fail(stderr, "approve", exitFailed, fmt.Errorf("workflow %s: %w", id, err))
 	}
 	verb := "approved"
 	if *refuse {
@@ -312,22 +313,15 @@ func cmdCancel(ctx context.Context, args []string, stdout, stderr io.Writer) int
 Cancelled, with its record.`, stderr)
 	var c conn
 	c.add(fs)
-	pos, code, ok := parse(fs, args, stdout)
+	cl, id, code, ok := oneID(ctx, fs, &c, args, nil, stdout, stderr)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		return fail(stderr, "cancel", exitUsage, errors.New("want one WORKFLOW-ID"))
-	}
-	cl, err := c.dial(ctx, stderr)
-	if err != nil {
-		return fail(stderr, "cancel", exitFailed, err)
-	}
 	defer cl.Close()
-	if err := cl.CancelWorkflow(ctx, pos[0], ""); err != nil {
-		return fail(stderr, "cancel", exitFailed, fmt.Errorf("workflow %s: %w", pos[0], err))
+	if err := cl.CancelWorkflow(ctx, id, ""); err != nil {
+		return fail(stderr, "cancel", exitFailed, fmt.Errorf("workflow %s: %w", id, err))
 	}
-	fmt.Fprintf(stdout, "cancel requested: %s\n", pos[0])
+	fmt.Fprintf(stdout, "cancel requested: %s\n", id)
 	return exitOK
 }
 
