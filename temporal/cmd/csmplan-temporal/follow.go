@@ -170,7 +170,10 @@ func (f *follower) approve(ctx context.Context, req actions.ApprovalRequest) {
 		return
 	}
 	if !f.yes {
-		release := f.disp.Hold()
+		release := func() {}
+		if f.disp != nil {
+			release = f.disp.Hold()
+		}
 		fmt.Fprintf(f.stdout, "\n%s\nApprove step %s? Only 'yes' approves: ", req.Prompt, req.Step)
 		line, _ := f.stdin.ReadString('\n')
 		release()
