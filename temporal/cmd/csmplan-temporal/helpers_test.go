@@ -37,7 +37,13 @@ func testMain(m *testing.M) int {
 	//lint:ignore SA1019 the go tool of the toolchain running the tests
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	for _, b := range []struct{ dir, pkg, out string }{{".", ".", temporalBin}, {"../../..", "./cmd/csmplan", csmplanBin}} {
-		cmd := exec.Command(goTool, "build", "-o", b.out, b.pkg)
+		args := []string{"build", "-o", b.out}
+		if mode := testing.CoverMode(); mode != "" && os.Getenv("GOCOVERDIR") != "" && b.dir == "." {
+			// Its processes write their counters to GOCOVERDIR too:
+			// `go tool covdata percent -i $GOCOVERDIR` counts them.
+			args = append(args, "-cover", "-covermode="+mode, "-coverpkg=.")
+		}
+		cmd := exec.Command(goTool, append(args, b.pkg)...)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = b.dir, os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "building %s: %v\n", b.out, err)
