@@ -9,42 +9,16 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/csmplan/csmplan/internal/console"
-	"golang.org/x/sys/unix"
+	"github.com/csmplan/csmplan/internal/ptytest"
 )
 
-// openPTY opens a pseudo-terminal of cols columns: the master, to read
-// what the program writes, and the terminal the program is given.
-func openPTY(t *testing.T, cols int) (master, tty *os.File) {
-	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
-	}
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("ptsname: %v", err)
-	}
-	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open the terminal: %v", err)
-	}
-	t.Cleanup(func() { tty.Close() })
-	if err := unix.IoctlSetWinsize(int(tty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: uint16(cols)}); err != nil {
-		t.Fatalf("set the width: %v", err)
-	}
-	return master, tty
-}
+// openPTY opens a pseudo-terminal of cols columns (see ptytest.Open).
+func openPTY(t *testing.T, cols int) (master, tty *os.File) { return ptytest.Open(t, cols) }
 
 // onTerminal runs the binary with its stdin and stdout on a terminal of
 // cols columns and returns what it wrote there, and on stderr.
