@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/csmplan/csmplan/temporal/csmworker"
 	"github.com/csmplan/csmplan/temporal/interpreter"
@@ -117,6 +118,19 @@ func TestEndToEndUpgradeSurvivesKilledWorkerAndStarter(t *testing.T) {
 			t.Fatal(err)
 		}
 		hist.Events = append(hist.Events, ev)
+	}
+	// No secret in the history, nor in the record.
+	pf, err := os.ReadFile(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := regexp.MustCompile(`(?m)^password: (\S+)$`).FindStringSubmatch(string(pf))[1]
+	raw, err := proto.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), password) || strings.Contains(report.output(), password) {
+		t.Errorf("the password %q is in the run's history or record", password)
 	}
 	reg, err := csmworker.Registry()
 	if err != nil {
