@@ -65,8 +65,8 @@ func runFleet(ctx context.Context, f *runFlags, pos []string, stdout, stderr io.
 	}
 	id := f.id
 	if id == "" {
-		key := in
-		key.Run.User, key.Run.Host = "", "" // the same command attaches from anywhere
+		key := in // as workflowID: which run, not how it is made
+		key.Run.User, key.Run.Host, key.Run.TargetQueues, key.Run.CallTimeout, key.Run.HeartbeatTimeout = "", "", nil, 0, 0
 		b, _ := json.Marshal(key)
 		sum := sha256.Sum256(b)
 		id = "csmplan-fleet-" + strings.Trim(unsafeID.ReplaceAllString(fl.Name, "-"), "-") + "-" + hex.EncodeToString(sum[:])[:12]

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -122,6 +123,7 @@ func TestWorkflowIDIsTheInputs(t *testing.T) {
 	in := interpreter.Input{Runbook: []byte("x"), Params: map[string]interpreter.Value{"a": {K: "s", S: "1"}}, User: "ann", Host: "h1"}
 	other := in
 	other.User, other.Host = "bob", "h2"
+	other.TargetQueues, other.HeartbeatTimeout = map[string]string{"secondary": "site-b"}, time.Second
 	id := workflowID("csm upgrade/1", in)
 	if id != workflowID("csm upgrade/1", other) || !strings.HasPrefix(id, "csmplan-csm-upgrade-1-") {
 		t.Errorf("ids %q, %q", id, workflowID("csm upgrade/1", other))

@@ -42,10 +42,10 @@ type runFlags struct {
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "[RUNBOOK]", `Start the workflow of a runbook (default: the built-in CSM HA upgrade) with its
 params, or attach to it if it exists, and stream its progress as csmplan run
-does, to its end. The workflow id comes from the runbook, its params and the
-queues (or --id): the same command attaches again to the same run, after a
-Ctrl-C here or the loss of this machine, and shows the outcome of a run that
-has ended; give another --id to run again.
+does, to its end. The workflow id comes from the runbook and its params (or
+--id): the same command attaches again to the same run, after a Ctrl-C here
+or the loss of this machine, and shows the outcome of a run that has ended;
+give another --id to run again.
 
 Secret params never enter workflow history: they go by reference, and the
 workers read them: -p NAME=@FILE (the same path on the workers), the
@@ -56,7 +56,7 @@ Ctrl-C detaches: the run goes on in Temporal.`, stderr)
 	var f runFlags
 	f.conn.add(fs)
 	fs.StringVar(&f.queue, "task-queue", csmworker.DefaultTaskQueue, "the workflow's task `QUEUE`, polled by a worker; also the calls' on targets without a queue")
-	fs.StringVar(&f.id, "id", "", "the workflow `ID` (default: csmplan-<runbook>-<hash of the runbook, params and queues>)")
+	fs.StringVar(&f.id, "id", "", "the workflow `ID` (default: csmplan-<runbook>-<hash of the runbook and its params>)")
 	fs.StringVar(&f.paramsFile, "params", "", "a YAML `FILE` of params (NAME: VALUE), as for csmplan run")
 	fs.Var(&f.params, "p", "a param `NAME=VALUE` (repeatable; wins over --params); a secret as NAME=@FILE")
 	fs.Var(&f.targetQueues, "target-queue", "`TARGET=QUEUE`: the calls on TARGET go to QUEUE, polled by a worker near it (repeatable)")
@@ -200,16 +200,16 @@ func targetQueues(p *plan.Plan, flags []string) (map[string]string, error) {
 
 var unsafeID = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// workflowID is the default id of a run: the same runbook, params and
-// queues give the same id, so that the same command attaches again.
+// workflowID is the default id of a run: the same runbook and params give
+// the same id, so that the same command attaches again, and so does one
+// with other queues or timeouts: they are how a run is made, not which
+// run it is (a second upgrade of the same pair is not started beside it).
 func workflowID(name string, in interpreter.Input) string {
 	key := struct {
-		Runbook                   []byte
-		Params                    map[string]interpreter.Value
-		DryRun                    bool
-		Queues                    map[string]string
-		CallTimeout, HeartbeatTTL time.Duration
-	}{in.Runbook, in.Params, in.DryRun, in.TargetQueues, in.CallTimeout, in.HeartbeatTimeout}
+		Runbook []byte
+		Params  map[string]interpreter.Value
+		DryRun  bool
+	}{in.Runbook, in.Params, in.DryRun}
 	b, _ := json.Marshal(key) // maps encode sorted
 	sum := sha256.Sum256(b)
 	name = strings.Trim(unsafeID.ReplaceAllString(name, "-"), "-")
