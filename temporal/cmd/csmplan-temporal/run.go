@@ -89,6 +89,9 @@ Ctrl-C detaches: the run goes on in Temporal.`, stderr)
 	if len(pos) == 1 {
 		name = pos[0]
 		if src, err = os.ReadFile(name); err != nil {
+			if pe, ok := errors.AsType[*os.PathError](err); ok {
+				err = fmt.Errorf("%s: %w", pe.Path, pe.Err) // "open" is Go's word, not the user's
+			}
 			return fail(stderr, "run", exitUsage, err)
 		}
 	}

@@ -30,6 +30,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"worker", "--address", "127.0.0.1:1", "extra"}, exitUsage, `unexpected argument "extra"`},
 		{[]string{"run", "--address", "127.0.0.1:1", "a.yaml", "b.yaml"}, exitUsage, "one runbook at most"},
 		{[]string{"run", "--address", "127.0.0.1:1"}, exitUsage, "param primary: required"},
+		{[]string{"run", "--address", "127.0.0.1:1", "none.yaml"}, exitUsage, "run: none.yaml: no such file or directory"},
 		{[]string{"run", "--address", "127.0.0.1:1", "--fleet", "f.yaml", "-p", "a=b"}, exitUsage, "no --params or -p"},
 		{[]string{"status", "--address", "127.0.0.1:1", "x"}, exitFailed, "cannot reach Temporal at 127.0.0.1:1"},
 	} {
