@@ -619,9 +619,31 @@ func openJournal(path string, resume bool) (j *runner.Journal, done bool, err er
 
 // result sets the fleet's outcome and returns its error.
 func (fr *fleetRun) result() error {
-	rep := fr.rep
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
+	return Settle(fr.f.Name, fr.rep, Verdict{Canary: fr.canary, Refused: fr.refused, Failed: fr.failed, MaxFailures: fr.maxFailures, Stopped: fr.stopped})
+}
+
+// Verdict is how a rollout ended, apart from its units' rows: what
+// decides, with them, a fleet's outcome and error (see Settle).
+type Verdict struct {
+	// Canary names the canary that failed, "" when none did.
+	Canary string
+	// Refused is the error of the approval refused after the canaries,
+	// nil when none was.
+	Refused error
+	// Failed is the failures counted against MaxFailures, the budget.
+	Failed, MaxFailures int
+	// Stopped: the fleet was stopped (Options.Stop, its context done).
+	Stopped bool
+}
+
+// Settle sets rep's outcome from its rows and v, and returns the fleet's
+// error, as Run does: a failed canary, a refused approval, the failure
+// budget passed, units failed (ErrCanary, ErrNotApproved,
+// ErrFailureBudget, ErrUnitFailed), then a stop (runner.ErrInterrupted).
+// Another runner of fleets (a Temporal workflow) ends its fleets with it.
+func Settle(name string, rep *Report, v Verdict) error {
 	var failed, cancelled []string
 	for _, u := range rep.Units {
 		switch u.Outcome {
@@ -637,22 +659,19 @@ func (fr *fleetRun) result() error {
 		}
 		return strings.Join(list, ", ")
 	}
+	rep.Outcome = runner.Failed
 	switch {
-	case fr.canary != "":
-		rep.Outcome = runner.Failed
-		return fmt.Errorf("fleet %s: %w: %s; no wave started", fr.f.Name, ErrCanary, fr.canary)
-	case fr.refused != nil:
-		rep.Outcome = runner.Failed
-		return fmt.Errorf("fleet %s: %w", fr.f.Name, fr.refused)
-	case fr.failed > fr.maxFailures:
-		rep.Outcome = runner.Failed
-		return fmt.Errorf("fleet %s: %w: %d (%s), more than max_failures (%d); no new unit started", fr.f.Name, ErrFailureBudget, len(failed), names(failed), fr.maxFailures)
+	case v.Canary != "":
+		return fmt.Errorf("fleet %s: %w: %s; no wave started", name, ErrCanary, v.Canary)
+	case v.Refused != nil:
+		return fmt.Errorf("fleet %s: %w", name, v.Refused)
+	case v.Failed > v.MaxFailures:
+		return fmt.Errorf("fleet %s: %w: %d (%s), more than max_failures (%d); no new unit started", name, ErrFailureBudget, len(failed), names(failed), v.MaxFailures)
 	case len(failed) > 0:
-		rep.Outcome = runner.Failed
-		return fmt.Errorf("fleet %s: %w: %s", fr.f.Name, ErrUnitFailed, names(failed))
-	case fr.stopped || len(cancelled) > 0:
+		return fmt.Errorf("fleet %s: %w: %s", name, ErrUnitFailed, names(failed))
+	case v.Stopped || len(cancelled) > 0:
 		rep.Outcome = runner.Cancelled
-		return fmt.Errorf("fleet %s: %w: %d units done, %d cancelled, %d not run", fr.f.Name, runner.ErrInterrupted,
+		return fmt.Errorf("fleet %s: %w: %d units done, %d cancelled, %d not run", name, runner.ErrInterrupted,
 			rep.Count(runner.Succeeded)+rep.Count(runner.Resumed), len(cancelled), rep.Count(runner.NotRun))
 	}
 	rep.Outcome = runner.Succeeded

@@ -458,39 +458,8 @@ func (fs *fleetState) afterCanaries(w []string, more bool) {
 
 // result sets the fleet's outcome and returns fleet.Run's error.
 func (fs *fleetState) result() error {
-	rep, name := fs.rep, fs.in.Name
-	var failed, cancelled []string
-	for _, u := range rep.Units {
-		switch u.Outcome {
-		case runner.Failed:
-			failed = append(failed, u.Name)
-		case runner.Cancelled:
-			cancelled = append(cancelled, u.Name)
-		}
-	}
-	names := func(list []string) string {
-		if len(list) > 5 {
-			return strings.Join(list[:5], ", ") + fmt.Sprintf(" and %d more", len(list)-5)
-		}
-		return strings.Join(list, ", ")
-	}
-	rep.Outcome = runner.Failed
-	switch {
-	case fs.canary != "":
-		return fmt.Errorf("fleet %s: %w: %s; no wave started", name, fleet.ErrCanary, fs.canary)
-	case fs.refused != nil:
-		return fmt.Errorf("fleet %s: %w", name, fs.refused)
-	case fs.failed > fs.in.MaxFailures:
-		return fmt.Errorf("fleet %s: %w: %d (%s), more than max_failures (%d); no new unit started", name, fleet.ErrFailureBudget, len(failed), names(failed), fs.in.MaxFailures)
-	case len(failed) > 0:
-		return fmt.Errorf("fleet %s: %w: %s", name, fleet.ErrUnitFailed, names(failed))
-	case fs.ctx.Err() != nil || len(cancelled) > 0:
-		rep.Outcome = runner.Cancelled
-		return fmt.Errorf("fleet %s: %w: %d units done, %d cancelled, %d not run", name, runner.ErrInterrupted,
-			rep.Count(runner.Succeeded)+rep.Count(runner.Resumed), len(cancelled), rep.Count(runner.NotRun))
-	}
-	rep.Outcome = runner.Succeeded
-	return nil
+	return fleet.Settle(fs.in.Name, fs.rep, fleet.Verdict{Canary: fs.canary, Refused: fs.refused, Failed: fs.failed,
+		MaxFailures: fs.in.MaxFailures, Stopped: fs.ctx.Err() != nil})
 }
 
 // progress is the answer of FleetProgressQuery.
