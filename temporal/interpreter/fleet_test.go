@@ -1,6 +1,7 @@
 package interpreter_test
 
 import (
+	stdcmp "cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -310,7 +311,7 @@ func (c fleetCase) viaWorkflow(t *testing.T, dir string) fleetRun {
 	kit, h := actionstest.NewKit(), newHooks()
 	c.kit(kit, h)
 	f := c.load(t, kit, dir)
-	book := cmpOr(c.book, fleetBook)
+	book := stdcmp.Or(c.book, fleetBook)
 	in := fleetInput(t, f, kit, book, interpreter.FleetOptions{Limit: c.limit, MaxParallel: c.maxParallel, MaxFailures: c.maxFailures})
 	env := newFleetEnv(kit, h, nil)
 	var run fleetRun
@@ -333,13 +334,6 @@ func (c fleetCase) viaWorkflow(t *testing.T, dir string) fleetRun {
 		t.Errorf("progress after the end: done %v, waiting %q", p.Done, p.Waiting)
 	}
 	return run
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // clockTimes are what cannot be the same: the durations, measured on

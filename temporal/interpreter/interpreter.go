@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,7 +172,7 @@ func (ip *Interpreter) Run(ctx workflow.Context, in Input) (Result, error) {
 	if err := workflow.SetQueryHandler(ctx, ReportQuery, func() (Result, error) { return st.partial(), nil }); err != nil {
 		return Result{}, err
 	}
-	st.journal = runner.NewMemoryJournal("workflow "+workflow.GetInfo(ctx).WorkflowExecution.ID, cmpOr(in.User, "unknown"), cmpOr(in.Host, "unknown"))
+	st.journal = runner.NewMemoryJournal("workflow "+workflow.GetInfo(ctx).WorkflowExecution.ID, cmp.Or(in.User, "unknown"), cmp.Or(in.Host, "unknown"))
 	if err := workflow.SetQueryHandler(ctx, JournalQuery, func() ([]byte, error) { return st.journal.Bytes(), nil }); err != nil {
 		return Result{}, err
 	}
@@ -201,7 +202,7 @@ func parse(in Input, local *actions.Registry) (*plan.Plan, *actions.Registry, er
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := plan.Parse(cmpOr(in.Filename, "runbook.yaml"), in.Runbook, plan.WithRegistry(reg))
+	p, err := plan.Parse(cmp.Or(in.Filename, "runbook.yaml"), in.Runbook, plan.WithRegistry(reg))
 	return p, reg, err
 }
 
@@ -256,7 +257,7 @@ func (st *state) run(local *actions.Registry) Result {
 	if err != nil {
 		return failed(p.Name, err)
 	}
-	x := &wfExec{st: st, timeout: cmpOr(in.CallTimeout, DefaultCallTimeout), heartbeat: cmpOr(in.HeartbeatTimeout, DefaultHeartbeatTimeout)}
+	x := &wfExec{st: st, timeout: cmp.Or(in.CallTimeout, DefaultCallTimeout), heartbeat: cmp.Or(in.HeartbeatTimeout, DefaultHeartbeatTimeout)}
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st.cancel = cancel
@@ -275,14 +276,6 @@ func (st *state) run(local *actions.Registry) Result {
 		res.Error = err.Error()
 	}
 	return res
-}
-
-func cmpOr[T comparable](a, b T) T {
-	var zero T
-	if a != zero {
-		return a
-	}
-	return b
 }
 
 // params decodes the input's params; a secret param must be a
@@ -542,7 +535,7 @@ func (x *wfExec) activity(name string, call *actions.Call, timeout time.Duration
 	queue := queueOf(call, x.st.in.TargetQueues)
 	ao := workflow.ActivityOptions{
 		TaskQueue:           queue,
-		StartToCloseTimeout: cmpOr(timeout, x.timeout),
+		StartToCloseTimeout: cmp.Or(timeout, x.timeout),
 		HeartbeatTimeout:    x.heartbeat,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 		// A cancelled call is waited for: its end (an installer stopped)

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/csmplan/csmplan"
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/plan"
 	"github.com/csmplan/csmplan/runner"
 	"github.com/csmplan/csmplan/runner/fleet"
@@ -122,7 +123,7 @@ func (f *fleetFollower) poll(ctx context.Context) {
 	if err != nil {
 		if !f.silent && ctx.Err() == nil {
 			f.silent = true
-			fmt.Fprintf(f.stderr, "no answer from the fleet workflow's worker yet: %v\n", firstLine(err.Error()))
+			fmt.Fprintf(f.stderr, "no answer from the fleet workflow's worker yet: %v\n", console.FirstLine(err.Error()))
 		}
 		return
 	}
@@ -156,7 +157,7 @@ func (f *fleetFollower) unitLine(u interpreter.UnitStatus) {
 	default:
 		line := fmt.Sprintf("[%s] %s", u.Name, u.Outcome)
 		if u.Reason != "" {
-			line += ": " + firstLine(u.Reason)
+			line += ": " + console.FirstLine(u.Reason)
 		}
 		fmt.Fprintf(f.stdout, "%s\n", line)
 	}
@@ -220,7 +221,7 @@ func fleetStatus(ctx context.Context, c *conn, cl client.Client, id string, stdo
 			line = fmt.Sprintf("  %-20s wave %d  waiting for its turn", u.Name, u.Wave)
 		}
 		if u.Reason != "" {
-			line += ": " + firstLine(u.Reason)
+			line += ": " + console.FirstLine(u.Reason)
 		}
 		if u.WorkflowID != "" {
 			line += "  (" + u.WorkflowID + ")"

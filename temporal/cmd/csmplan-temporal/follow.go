@@ -96,7 +96,7 @@ func (f *follower) poll(ctx context.Context) (done bool) {
 		if err != nil {
 			if !f.silent && ctx.Err() == nil {
 				f.silent = true
-				fmt.Fprintf(f.stderr, "no answer from the workflow's worker yet (is a worker polling its task queue?): %v\n", firstLine(err.Error()))
+				fmt.Fprintf(f.stderr, "no answer from the workflow's worker yet (is a worker polling its task queue?): %v\n", console.FirstLine(err.Error()))
 			}
 			return false
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/runner"
 	"github.com/csmplan/csmplan/runner/record"
 	"github.com/csmplan/csmplan/temporal/csmworker"
@@ -78,7 +80,7 @@ for, and its outcome once it has ended.`, stderr)
 	}
 	events, waiting, err := allEvents(ctx, cl, id)
 	if err != nil {
-		fmt.Fprintf(stdout, "where it stands: no worker answers its query (%s); start a worker of task queue %s\n", firstLine(err.Error()), info.GetTaskQueue())
+		fmt.Fprintf(stdout, "where it stands: no worker answers its query (%s); start a worker of task queue %s\n", console.FirstLine(err.Error()), info.GetTaskQueue())
 		return exitFailed
 	}
 	for _, line := range standing(events, waiting, func(verb string) string { return c.command(verb, id) }) {
@@ -152,7 +154,7 @@ func standing(events []runner.Event, pr *interpreter.Progress, command func(verb
 	if end != nil {
 		line := "outcome: " + string(end.Outcome)
 		if end.Error != "" {
-			line += ": " + firstLine(end.Error)
+			line += ": " + console.FirstLine(end.Error)
 		}
 		return append(lines, line)
 	}
@@ -302,7 +304,7 @@ with --refuse, which fails the step.`, stderr)
 	if *refuse {
 		verb = "refused"
 	}
-	fmt.Fprintf(stdout, "%s %s\n", verb, cmpOr(*step, "the step it waits for"))
+	fmt.Fprintf(stdout, "%s %s\n", verb, cmp.Or(*step, "the step it waits for"))
 	return exitOK
 }
 
@@ -323,11 +325,4 @@ Cancelled, with its record.`, stderr)
 	}
 	fmt.Fprintf(stdout, "cancel requested: %s\n", id)
 	return exitOK
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

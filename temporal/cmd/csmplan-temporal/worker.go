@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/csmplan/csmplan/internal/console"
 	"github.com/csmplan/csmplan/temporal/csmworker"
 	"github.com/csmplan/csmplan/temporal/interpreter"
 )
@@ -120,7 +121,7 @@ func (a *callLogActivity) ExecuteActivity(ctx context.Context, in *interceptor.E
 	case err != nil:
 		a.log.printf("%s ended: %v\n", what, err)
 	case res.Error != "":
-		a.log.printf("%s failed: %s\n", what, firstLine(res.Error))
+		a.log.printf("%s failed: %s\n", what, console.FirstLine(res.Error))
 	default:
 		a.log.printf("%s succeeded\n", what)
 	}
@@ -134,9 +135,4 @@ func firstArg[T any](args []any) (T, bool) {
 	}
 	v, ok := args[0].(T)
 	return v, ok
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
